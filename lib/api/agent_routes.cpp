@@ -1,0 +1,87 @@
+// Handlers of /agents (API.md, "Agents"). Every one of them is the admin's.
+#include "api/caller.hpp"
+#include "api/codec.hpp"
+#include "api/handler.hpp"
+#include "api/json_body.hpp"
+#include "api/routes.hpp"
+#include "auth/token.hpp"
+
+namespace taskd::api {
+namespace {
+
+using http::Method;
+using http::Request;
+using model::FieldErrors;
+
+model::Result<void> admin_only(ApiContext& ctx, const Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    return require_admin(*caller);
+}
+
+model::Result<model::Uuid> path_agent_id(const Request& r) {
+    if (auto id = model::parse_uuid(r.path_params.at(0))) return *id;
+    return model::validation_error({invalid_uuid({"path", "agent_id"})});
+}
+
+model::Error agent_not_found(const model::Uuid& id) {
+    return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
+}
+
+HandlerResult register_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    if (!body) return body.error();
+    FieldErrors errors;
+    NewAgent input = decode_new_agent(*body, errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+    // The token is shown in this answer only; the store keeps its hash.
+    const std::string token = auth::generate_token();
+    const model::Agent agent = ctx.store.register_agent(std::move(input.name), input.tenant_id, auth::hash_token(token));
+    std::string out;
+    append_agent(out, agent, token);
+    return json_response(201, std::move(out));
+}
+
+HandlerResult list_agents(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+    std::string out = "[";
+    for (const model::Agent& agent : ctx.store.list_agents()) {
+        if (out.size() > 1) out += ',';
+        append_agent(out, agent);
+    }
+    out += ']';
+    return json_response(200, std::move(out));
+}
+
+HandlerResult get_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+    auto id = path_agent_id(r);
+    if (!id) return id.error();
+    auto agent = ctx.store.find_agent(*id);
+    if (!agent) return agent_not_found(*id);
+    std::string out;
+    append_agent(out, *agent);
+    return json_response(200, std::move(out));
+}
+
+HandlerResult delete_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+    auto id = path_agent_id(r);
+    if (!id) return id.error();
+    if (auto deleted = ctx.store.delete_agent(*id); !deleted) return deleted.error();
+    return json_response(204, {});
+}
+
+}  // namespace
+
+void add_agent_routes(http::Router& router, ApiContext& ctx) {
+    for (const char* path : {"/agents", "/agents/"}) {
+        router.add(Method::get, path, make_handler(ctx, list_agents));
+        router.add(Method::post, path, make_handler(ctx, register_agent));
+    }
+    router.add(Method::get, "/agents/{agent_id}", make_handler(ctx, get_agent));
+    router.add(Method::delete_, "/agents/{agent_id}", make_handler(ctx, delete_agent));
+}
+
+}  // namespace taskd::api

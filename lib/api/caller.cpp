@@ -1,0 +1,33 @@
+#include "api/caller.hpp"
+
+#include "auth/token.hpp"
+
+namespace taskd::api {
+
+model::Error unauthorized(std::string detail) { return model::make_error(model::Errc::unauthorized, std::move(detail)); }
+
+model::Result<Caller> authenticate(ApiContext& ctx, const http::Request& request) {
+    if (request.authorization.empty()) {
+        // The original service's admin side was open; --insecure-no-admin-auth keeps it so.
+        if (!ctx.config.admin_auth) return Caller{};
+        return unauthorized("Missing Authorization header");
+    }
+    const auto token = auth::parse_bearer(request.authorization);
+    if (!token) return unauthorized("Invalid Authorization header");
+    const auto hash = auth::hash_token(*token);
+    if (auth::same_hash(hash, ctx.admin_token_hash)) return Caller{};
+    if (auto agent = ctx.store.authenticate_agent(hash)) return Caller{std::move(agent)};
+    return unauthorized("Invalid token");
+}
+
+model::Result<void> require_admin(const Caller& caller) {
+    if (caller.is_admin()) return {};
+    return model::make_error(model::Errc::forbidden, "This endpoint requires the admin token");
+}
+
+model::Result<void> require_agent(const Caller& caller) {
+    if (!caller.is_admin()) return {};
+    return model::make_error(model::Errc::forbidden, "This endpoint requires an agent token");
+}
+
+}  // namespace taskd::api

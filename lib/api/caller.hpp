@@ -1,0 +1,30 @@
+// Who is calling: the admin (control plane) or an agent, from the Authorization header.
+//
+// authenticate() answers 401 for a missing, malformed or unknown bearer token; the permission
+// checks answer 403 for valid credentials that may not use the endpoint. Both come before any
+// validation of the request (API.md, "Errors": 401, 403, 422, 404, 409 in that order).
+#pragma once
+
+#include "api/context.hpp"
+#include "http/message.hpp"
+#include "model/agent.hpp"
+#include "model/errc.hpp"
+
+#include <optional>
+
+namespace taskd::api {
+
+struct Caller {
+    std::optional<model::Agent> agent;  // nullopt: the admin
+    bool is_admin() const { return !agent.has_value(); }
+};
+
+// Authenticating as an agent marks that agent seen.
+model::Result<Caller> authenticate(ApiContext& ctx, const http::Request& request);
+
+model::Result<void> require_admin(const Caller& caller);
+model::Result<void> require_agent(const Caller& caller);
+
+model::Error unauthorized(std::string detail);
+
+}  // namespace taskd::api

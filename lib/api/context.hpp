@@ -1,0 +1,29 @@
+// ApiContext: what the handlers of API.md share. Owned by the server; outlives every request.
+#pragma once
+
+#include "model/agent.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace taskd::api {
+
+struct ApiConfig {
+    // Deeper documents are refused before they are built: a parser's recursion and a
+    // document's size grow with depth, and no task needs more than a few levels.
+    std::size_t max_json_depth = 32;
+    std::uint32_t default_lease_seconds = model::kDefaultLeaseSeconds;
+    // False only with --insecure-no-admin-auth: a request without credentials is the admin.
+    bool admin_auth = true;
+};
+
+struct ApiContext {
+    store::Store& store;
+    model::TokenHash admin_token_hash;
+    ApiConfig config;
+    std::atomic<bool> ready{false};  // recovery from disk is done (/readyz)
+};
+
+}  // namespace taskd::api

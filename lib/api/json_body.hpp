@@ -1,0 +1,20 @@
+// Reading a request body as JSON, under the rules that hold for every body (API.md, "Errors"):
+// valid JSON and UTF-8 (Boost.JSON refuses invalid UTF-8 and lone surrogates), nesting at most
+// `max_depth`, finite numbers only. Every failure is a validation error with loc ["body", ...];
+// nothing a client sends can make the parser throw or the server answer 5xx.
+#pragma once
+
+#include "model/errc.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <string_view>
+
+namespace taskd::api {
+
+model::Result<boost::json::value> parse_json_body(std::string_view body, std::size_t max_depth);
+
+// A validation Error with one FieldError.
+model::Error field_error(model::Loc loc, std::string msg, std::string type);
+
+}  // namespace taskd::api

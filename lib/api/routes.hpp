@@ -1,0 +1,26 @@
+// The routes of API.md: which handler serves which (method, path).
+//
+//   POST   /tasks  /tasks/        create a task              (task_routes.cpp)
+//   GET    /tasks  /tasks/        list tasks
+//   GET    /tasks/next            claim the oldest pending task (agents)
+//   GET    /tasks/{task_id}       one task
+//   PATCH  /tasks/{task_id}       change status and/or result
+//   POST   /agents /agents/       register an agent           (agent_routes.cpp)
+//   GET    /agents /agents/       list agents
+//   GET    /agents/{agent_id}     one agent
+//   DELETE /agents/{agent_id}     delete an agent
+//   GET    /healthz  /readyz      operations                  (ops_routes.cpp)
+#pragma once
+
+#include "api/context.hpp"
+#include "http/router.hpp"
+
+namespace taskd::api {
+
+http::Router make_router(ApiContext& ctx);
+
+void add_task_routes(http::Router& router, ApiContext& ctx);
+void add_agent_routes(http::Router& router, ApiContext& ctx);
+void add_ops_routes(http::Router& router, ApiContext& ctx);
+
+}  // namespace taskd::api

@@ -1,0 +1,222 @@
+// Handlers of /tasks (API.md, "Tasks").
+#include "api/caller.hpp"
+#include "api/codec.hpp"
+#include "api/cursor.hpp"
+#include "api/handler.hpp"
+#include "api/json_body.hpp"
+#include "api/routes.hpp"
+
+#include <boost/url/url.hpp>
+
+#include <charconv>
+#include <memory>
+
+namespace taskd::api {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+using model::FieldErrors;
+
+// A page of an unlimited listing: how many tasks are serialised per hold of the store's shared
+// lock. Small enough that writers wait little, large enough that locking costs nothing.
+constexpr std::size_t kStreamPage = 256;
+constexpr std::size_t kMaxLimit = 1000;
+
+// The query of GET /tasks, validated.
+struct ListQuery {
+    store::TaskFilter filter;
+    std::optional<std::size_t> limit;
+    std::optional<store::TaskKey> after;
+};
+
+std::optional<model::Uuid> query_uuid(const Request& r, std::string_view name, FieldErrors& errors) {
+    const auto text = r.query_param(name);
+    if (!text) return std::nullopt;
+    auto id = model::parse_uuid(*text);
+    if (!id) errors.push_back(invalid_uuid({"query", std::string(name)}));
+    return id;
+}
+
+std::optional<std::size_t> read_limit(std::string_view text, FieldErrors& errors) {
+    const model::Loc loc{"query", "limit"};
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec == std::errc::result_out_of_range) {
+        n = text.starts_with('-') ? 0 : static_cast<std::int64_t>(kMaxLimit) + 1;
+    } else if (ec != std::errc{} || end != text.data() + text.size()) {
+        errors.push_back({loc, "value is not a valid integer", "type_error.integer"});
+        return std::nullopt;
+    }
+    if (n < 1) {
+        errors.push_back({loc, "ensure this value is greater than or equal to 1", "value_error.number.not_ge"});
+        return std::nullopt;
+    }
+    if (n > static_cast<std::int64_t>(kMaxLimit)) {
+        errors.push_back({loc, "ensure this value is less than or equal to 1000", "value_error.number.not_le"});
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(n);
+}
+
+ListQuery read_list_query(const Request& r, FieldErrors& errors) {
+    ListQuery q;
+    q.filter.tenant_id = query_uuid(r, "tenant_id", errors);
+    if (auto s = r.query_param("status")) {
+        q.filter.status = model::parse_status(*s);
+        if (!q.filter.status) errors.push_back(invalid_status({"query", "status"}));
+    }
+    q.filter.agent_id = query_uuid(r, "agent_id", errors);
+    if (auto type = r.query_param("type")) q.filter.type = std::string(*type);
+    if (auto text = r.query_param("limit")) q.limit = read_limit(*text, errors);
+    if (auto text = r.query_param("cursor")) {
+        q.after = decode_cursor(*text);
+        if (!q.after) errors.push_back({{"query", "cursor"}, "invalid cursor", "value_error.cursor"});
+    }
+    return q;
+}
+
+// </tasks?tenant_id=…&limit=…&cursor=…>; rel="next": the same filters, the next position.
+std::string next_link(const ListQuery& q, const store::TaskKey& last) {
+    boost::urls::url url("/tasks");
+    auto params = url.params();
+    if (q.filter.tenant_id) params.append({"tenant_id", model::to_string(*q.filter.tenant_id)});
+    if (q.filter.status) params.append({"status", to_string(*q.filter.status)});
+    if (q.filter.agent_id) params.append({"agent_id", model::to_string(*q.filter.agent_id)});
+    if (q.filter.type) params.append({"type", *q.filter.type});
+    params.append({"limit", std::to_string(*q.limit)});
+    params.append({"cursor", encode_cursor(last)});
+    return "<" + std::string(url.buffer()) + ">; rel=\"next\"";
+}
+
+HandlerResult create_task(ApiContext& ctx, Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    if (auto ok = require_admin(*caller); !ok) return ok.error();
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    if (!body) return body.error();
+    FieldErrors errors;
+    store::NewTask input = decode_new_task(*body, ctx.config, errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+    return json_response(201, task_json(ctx.store.create_task(std::move(input))));
+}
+
+HandlerResult list_tasks(ApiContext& ctx, Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    if (auto ok = require_admin(*caller); !ok) return ok.error();
+    FieldErrors errors;
+    ListQuery q = read_list_query(r, errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+
+    if (q.limit) {
+        std::string body = "[";
+        store::TaskKey last;
+        const bool more = ctx.store.list_tasks(q.filter, q.after, *q.limit, [&](const model::Task& t) {
+            if (body.size() > 1) body += ',';
+            append_task(body, t);
+            last = store::key_of(t);
+        });
+        body += ']';
+        Response response = json_response(200, std::move(body));
+        if (more) response.headers.emplace_back("Link", next_link(q, last));
+        return response;
+    }
+
+    // Without a limit every matching task is answered; build it a page at a time as the
+    // connection sends it, never as one string.
+    struct Stream {
+        store::TaskFilter filter;
+        std::optional<store::TaskKey> after;
+        bool started = false;
+    };
+    auto state = std::make_shared<Stream>(Stream{std::move(q.filter), q.after});
+    Response response;
+    response.stream = [&store = ctx.store, state](std::string& out) {
+        if (!state->started) out += '[';
+        bool first = !state->started;
+        state->started = true;
+        const bool more = store.list_tasks(state->filter, state->after, kStreamPage, [&](const model::Task& t) {
+            if (!first) out += ',';
+            first = false;
+            append_task(out, t);
+            state->after = store::key_of(t);
+        });
+        if (!more) out += ']';
+        return more;
+    };
+    return response;
+}
+
+HandlerResult claim_next(ApiContext& ctx, Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    if (auto ok = require_agent(*caller); !ok) return ok.error();
+    FieldErrors errors;
+    const auto agent_text = r.query_param("agent_id");
+    if (!agent_text) errors.push_back({{"query", "agent_id"}, "field required", "value_error.missing"});
+    const auto agent_id = query_uuid(r, "agent_id", errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+    // As in the original: a token that is not this agent's is a failed authentication.
+    if (*agent_id != caller->agent->id) return unauthorized("Invalid agent credentials");
+
+    auto claimed = ctx.store.claim(*caller->agent);
+    if (!claimed) return claimed.error();
+    return json_response(200, *claimed ? task_json(**claimed) : std::string("null"));
+}
+
+std::optional<model::Uuid> path_task_id(const Request& r, FieldErrors& errors) {
+    auto id = model::parse_uuid(r.path_params.at(0));
+    if (!id) errors.push_back(invalid_uuid({"path", "task_id"}));
+    return id;
+}
+
+model::Error task_not_found(const std::string& text) {
+    return model::make_error(model::Errc::not_found, "Task " + text + " not found");
+}
+
+HandlerResult get_task(ApiContext& ctx, Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    FieldErrors errors;
+    const auto id = path_task_id(r, errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+    auto task = ctx.store.find_task(*id);
+    // An agent sees only tasks it holds or held last, and the same 404 for every other task,
+    // so that it cannot learn which ids exist.
+    if (!task || (caller->agent && task->agent_id != caller->agent->id)) return task_not_found(model::to_string(*id));
+    return json_response(200, task_json(*task));
+}
+
+HandlerResult patch_task(ApiContext& ctx, Request& r) {
+    auto caller = authenticate(ctx, r);
+    if (!caller) return caller.error();
+    FieldErrors errors;
+    const auto id = path_task_id(r, errors);
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    if (!body) {
+        const model::Error body_error = body.error();
+        errors.insert(errors.end(), body_error.fields.begin(), body_error.fields.end());
+        return model::validation_error(std::move(errors));
+    }
+    model::Patch patch = decode_patch(*body, errors);
+    if (!errors.empty()) return model::validation_error(std::move(errors));
+    auto task = ctx.store.patch_task(*id, patch, caller->agent);
+    if (!task) return task.error();
+    return json_response(200, task_json(*task));
+}
+
+}  // namespace
+
+void add_task_routes(http::Router& router, ApiContext& ctx) {
+    for (const char* path : {"/tasks", "/tasks/"}) {
+        router.add(Method::get, path, make_handler(ctx, list_tasks));
+        router.add(Method::post, path, make_handler(ctx, create_task));
+    }
+    router.add(Method::get, "/tasks/next", make_handler(ctx, claim_next));
+    router.add(Method::get, "/tasks/{task_id}", make_handler(ctx, get_task));
+    router.add(Method::patch, "/tasks/{task_id}", make_handler(ctx, patch_task));
+}
+
+}  // namespace taskd::api

@@ -1,0 +1,57 @@
+#include "auth/token.hpp"
+
+#include "util/base64url.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstdlib>
+
+namespace taskd::auth {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string generate_token() {
+    std::uint8_t raw[32];
+    // Without a seeded CSPRNG every token would be guessable; refusing to run is the safe answer.
+    if (RAND_bytes(raw, sizeof raw) != 1) std::abort();
+    return util::base64url_encode(raw);
+}
+
+TokenHash hash_token(std::string_view token) {
+    TokenHash hash{};
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), hash.data());
+    return hash;
+}
+
+bool same_hash(const TokenHash& a, const TokenHash& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+
+std::optional<std::string_view> parse_bearer(std::string_view authorization) {
+    authorization = trim(authorization);
+    const auto space = authorization.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    if (!iequals(authorization.substr(0, space), "bearer")) return std::nullopt;
+    const std::string_view token = trim(authorization.substr(space + 1));
+    if (token.empty()) return std::nullopt;
+    return token;
+}
+
+}  // namespace taskd::auth

@@ -1,0 +1,234 @@
+#include "http/connection.hpp"
+
+#include "util/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include <array>
+
+namespace taskd::http {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kToken = net::as_tuple(net::use_awaitable);
+
+// Bytes read per wait for the next request; pipelined requests may arrive together.
+constexpr std::size_t kReadChunk = 16 * 1024;
+// After an error answer the client may still be sending (a 2 MiB body, say). Closing with
+// unread input makes the kernel send RST, which can destroy our answer before the client has
+// read it, so we read and drop what follows for a while first (as nginx's lingering close).
+constexpr std::size_t kMaxLingerBytes = 4 << 20;
+constexpr auto kLingerTime = std::chrono::seconds{2};
+
+Method to_method(bhttp::verb v) {
+    switch (v) {
+        case bhttp::verb::get: return Method::get;
+        case bhttp::verb::head: return Method::head;
+        case bhttp::verb::post: return Method::post;
+        case bhttp::verb::put: return Method::put;
+        case bhttp::verb::patch: return Method::patch;
+        case bhttp::verb::delete_: return Method::delete_;
+        case bhttp::verb::options: return Method::options;
+        default: return Method::other;
+    }
+}
+
+bool is_protocol_error(const error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+// Fills `out` from Beast's message; false when the target is not a valid origin-form URL.
+bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
+    out.method = to_method(msg.method());
+    out.target = std::string(msg.target());
+    auto url = boost::urls::parse_origin_form(msg.target());
+    if (!url) return false;
+    out.path = url->path();
+    // "+" is a space in a query string, as every HTML form and Python's parse_qs read it.
+    for (auto param : url->params(boost::urls::encoding_opts{true, false, false}))
+        out.query.emplace_back(std::string(param.key), std::string(param.value));
+    if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) out.authorization = std::string(it->value());
+    if (auto it = msg.find("Idempotency-Key"); it != msg.end()) out.idempotency_key = std::string(it->value());
+    out.body = std::move(msg.body());
+    return true;
+}
+
+}  // namespace
+
+Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
+    : stream_(std::move(socket)), router_(router), limits_(limits) {}
+
+void Connection::request_close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->closing_ = true;
+        if (!self->busy_) self->stream_.cancel();
+    });
+}
+
+net::awaitable<bool> Connection::wait_for_request() {
+    if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+    stream_.expires_after(limits_.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kToken);
+    if (ec) co_return false;  // closed by the client, idle timeout, or shutdown
+    buffer_.commit(n);
+    co_return true;
+}
+
+net::awaitable<void> Connection::run() {
+    for (;;) {
+        if (closing_ || !co_await wait_for_request()) break;
+        busy_ = true;
+
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+        parser.body_limit(limits_.max_body_bytes);
+
+        stream_.expires_after(limits_.header_timeout);
+        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kToken);
+        if (ec == bhttp::error::header_limit)
+            co_return co_await reply_and_close(json_error(431, "Request header too large"), 11);
+        if (is_protocol_error(ec)) co_return co_await reply_and_close(json_error(400, "Malformed HTTP request"), 11);
+        if (ec) break;
+
+        const unsigned version = parser.get().version();
+        const auto declared = parser.content_length();
+        if (declared && *declared > limits_.max_body_bytes)
+            co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
+        if (auto expect = parser.get().find(bhttp::field::expect);
+            expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+            bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
+            stream_.expires_after(limits_.write_timeout);
+            auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, kToken);
+            if (wec) break;
+        }
+
+        if (!parser.is_done()) {
+            stream_.expires_after(limits_.body_timeout);
+            std::tie(ec, n) = co_await bhttp::async_read(stream_, buffer_, parser, kToken);
+            if (ec == bhttp::error::body_limit)
+                co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
+            if (is_protocol_error(ec))
+                co_return co_await reply_and_close(json_error(400, "Malformed HTTP request"), version);
+            if (ec) break;
+        }
+
+        auto message = parser.release();
+        const bool client_keeps_alive = message.keep_alive();
+        Request request;
+        if (!to_request(message, request))
+            co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
+
+        Response response = co_await dispatch(request);
+        const bool keep_alive = client_keeps_alive && !closing_;
+        if (!co_await write(response, keep_alive, version) || !keep_alive) break;
+        busy_ = false;
+    }
+    co_await close_gracefully();
+}
+
+net::awaitable<Response> Connection::dispatch(Request& request) {
+    Router::Match match = router_.match(request.method, request.path);
+    if (!match.handler) {
+        if (match.status == 405) {
+            Response r = json_error(405, "Method Not Allowed");
+            r.headers.emplace_back("Allow", std::move(match.allow));
+            co_return r;
+        }
+        co_return json_error(404, "Not Found");
+    }
+    request.path_params = std::move(match.params);
+    try {
+        co_return co_await (*match.handler)(request);
+    } catch (const std::exception& e) {
+        util::log_error(std::string("unhandled exception in ") + std::string(to_string(request.method)) + " " +
+                        request.target + ": " + e.what());
+    }
+    co_return json_error(500, "Internal Server Error");
+}
+
+net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsigned version) {
+    const auto status = static_cast<bhttp::status>(response.status);
+    auto set_headers = [&](auto& msg) {
+        msg.set(bhttp::field::server, "taskd");
+        if (response.status != 204) msg.set(bhttp::field::content_type, "application/json");
+        for (const auto& [name, value] : response.headers) msg.set(name, value);
+        msg.keep_alive(keep_alive);
+    };
+
+    // HTTP/1.0 has no chunked encoding: such a client gets the streamed body in one piece.
+    if (response.stream && version < 11) {
+        while (response.stream(response.body)) {
+        }
+        response.stream = nullptr;
+    }
+
+    if (!response.stream) {
+        bhttp::response<bhttp::string_body> msg{status, version};
+        set_headers(msg);
+        if (response.status != 204) msg.body() = std::move(response.body);
+        msg.prepare_payload();
+        stream_.expires_after(limits_.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(stream_, msg, kToken);
+        co_return !ec;
+    }
+
+    bhttp::response<bhttp::empty_body> head{status, version};
+    set_headers(head);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    stream_.expires_after(limits_.write_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kToken); ec) co_return false;
+    std::string piece;
+    for (bool more = true; more;) {
+        piece.clear();
+        more = response.stream(piece);
+        if (piece.empty()) continue;
+        stream_.expires_after(limits_.write_timeout);
+        if (auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(piece)), kToken); ec)
+            co_return false;
+    }
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), kToken);
+    co_return !ec;
+}
+
+net::awaitable<void> Connection::reply_and_close(Response response, unsigned version) {
+    if (co_await write(response, false, version)) {
+        error_code ignored;
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+        std::array<char, 8192> junk;
+        std::size_t drained = 0;
+        stream_.expires_after(kLingerTime);
+        while (drained < kMaxLingerBytes) {
+            auto [ec, n] = co_await stream_.async_read_some(net::buffer(junk), kToken);
+            if (ec) break;
+            drained += n;
+        }
+    }
+    stream_.close();
+}
+
+net::awaitable<void> Connection::close_gracefully() {
+    error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+    co_return;
+}
+
+}  // namespace taskd::http

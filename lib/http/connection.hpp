@@ -1,0 +1,56 @@
+// Connection: one client's TCP connection, served by one coroutine on its own strand.
+//
+// The loop: wait for a request (idle timeout), read its header (header timeout, header limit),
+// then its body (body timeout, body limit), route it, run the handler, write the answer (write
+// timeout), and go round again while keep-alive holds. Pipelined requests wait in the read
+// buffer and are answered in order, one at a time.
+//
+// Protocol errors are answered and the connection closed: 400 for a malformed request, 413 for
+// a body over the limit, 431 for a header over the limit. A handler that throws is a bug: it is
+// logged and answered 500.
+//
+// Thread-safety: request_close() may be called from any thread; everything else runs on the
+// connection's strand.
+#pragma once
+
+#include "http/limits.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace taskd::http {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits);
+
+    boost::asio::awaitable<void> run();
+
+    // Finish the request in flight, if any, then close; an idle connection closes at once.
+    void request_close();
+
+    boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+
+private:
+    boost::asio::awaitable<bool> wait_for_request();
+    boost::asio::awaitable<Response> dispatch(Request& request);
+    boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
+    boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
+    boost::asio::awaitable<void> close_gracefully();
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    const Router& router_;
+    const Limits& limits_;
+    bool busy_ = false;     // between the first byte of a request and the end of its answer
+    bool closing_ = false;  // set by request_close()
+};
+
+}  // namespace taskd::http

@@ -1,0 +1,123 @@
+#include "http/listener.hpp"
+
+#include "util/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/write.hpp>
+
+namespace taskd::http {
+namespace net = boost::asio;
+using net::ip::tcp;
+
+namespace {
+constexpr auto kToken = net::as_tuple(net::use_awaitable);
+
+// When accept fails for want of descriptors, retrying at once would spin; wait a little.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
+}  // namespace
+
+Listener::Listener(net::io_context& ioc, const Router& router, const Limits& limits)
+    : ioc_(ioc), router_(router), limits_(limits), acceptor_(net::make_strand(ioc)) {}
+
+boost::system::result<tcp::endpoint> Listener::listen(const tcp::endpoint& at) {
+    boost::system::error_code ec;
+    acceptor_.open(at.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && at.address().is_v6()) acceptor_.set_option(net::ip::v6_only(true), ec);
+    if (!ec) acceptor_.bind(at, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return ec;
+    return acceptor_.local_endpoint();
+}
+
+void Listener::start() { net::co_spawn(acceptor_.get_executor(), accept_loop(), net::detached); }
+
+net::awaitable<void> Listener::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kToken);
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+        if (ec) {
+            util::log_warn("accept failed: " + ec.message());
+            net::steady_timer pause(acceptor_.get_executor(), kAcceptRetryDelay);
+            co_await pause.async_wait(kToken);
+            continue;
+        }
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);  // answers are small; do not wait for more
+
+        std::shared_ptr<Connection> connection;
+        {
+            std::lock_guard lock(mutex_);
+            if (!stopping_ && connections_.size() < limits_.max_connections) {
+                connection = std::make_shared<Connection>(std::move(socket), router_, limits_);
+                connections_.insert(connection);
+            }
+        }
+        if (connection) {
+            auto executor = connection->executor();
+            net::co_spawn(executor, serve(std::move(connection)), net::detached);
+        } else {
+            auto executor = socket.get_executor();
+            net::co_spawn(executor, refuse(std::move(socket)), net::detached);
+        }
+    }
+}
+
+net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection) {
+    try {
+        co_await connection->run();
+    } catch (const std::exception& e) {
+        util::log_error(std::string("connection ended by exception: ") + e.what());
+    }
+    std::function<void()> drained;
+    {
+        std::lock_guard lock(mutex_);
+        connections_.erase(connection);
+        if (stopping_ && connections_.empty()) drained = std::move(on_drained_);
+    }
+    if (drained) drained();
+}
+
+net::awaitable<void> Listener::refuse(tcp::socket socket) {
+    static const std::string kBusy = [] {
+        const std::string body = R"({"detail":"Too many connections"})";
+        return "HTTP/1.1 503 Service Unavailable\r\nServer: taskd\r\nContent-Type: application/json\r\n"
+               "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    co_await net::async_write(socket, net::buffer(kBusy), kToken);
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+void Listener::shutdown(std::function<void()> on_drained) {
+    net::post(acceptor_.get_executor(), [this] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+    });
+    std::vector<std::shared_ptr<Connection>> open;
+    bool drained_now = false;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        open.assign(connections_.begin(), connections_.end());
+        if (open.empty()) drained_now = true;
+        else on_drained_ = std::move(on_drained);
+    }
+    for (auto& c : open) c->request_close();
+    if (drained_now && on_drained) on_drained();
+}
+
+std::size_t Listener::connection_count() const {
+    std::lock_guard lock(mutex_);
+    return connections_.size();
+}
+
+}  // namespace taskd::http

@@ -1,0 +1,54 @@
+// Listener: accepts connections and keeps count of them, for the limit and for shutdown.
+//
+// Each accepted socket gets its own strand and a Connection coroutine. Past --max-connections a
+// new connection is answered 503 and closed at once, so that a flood cannot exhaust descriptors
+// needed by the clients already served.
+//
+// shutdown(): stop accepting, ask every connection to close after the request it is serving,
+// and call `on_drained` once the last one has gone. Thread-safe.
+#pragma once
+
+#include "http/connection.hpp"
+#include "http/limits.hpp"
+#include "http/router.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/result.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+namespace taskd::http {
+
+class Listener {
+public:
+    Listener(boost::asio::io_context& ioc, const Router& router, const Limits& limits);
+
+    // Binds and listens; returns the bound endpoint (with the real port when asked for port 0).
+    boost::system::result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& at);
+    void start();
+    void shutdown(std::function<void()> on_drained);
+    std::size_t connection_count() const;
+
+private:
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+    boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
+
+    boost::asio::io_context& ioc_;
+    const Router& router_;
+    const Limits& limits_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+
+    mutable std::mutex mutex_;
+    std::unordered_set<std::shared_ptr<Connection>> connections_;
+    bool stopping_ = false;
+    std::function<void()> on_drained_;
+};
+
+}  // namespace taskd::http

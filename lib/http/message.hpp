@@ -1,0 +1,52 @@
+// Request and Response: what handlers see of HTTP.
+//
+// The connection turns Beast's message into a Request (path and query already percent-decoded)
+// and a handler's Response back into bytes, so that handlers never touch Beast. A Response
+// either carries its whole body, or a `stream` that the connection calls for one piece at a
+// time and sends with chunked encoding (for answers too large to build as one string).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace taskd::http {
+
+enum class Method { get, head, post, put, patch, delete_, options, other };
+
+std::string_view to_string(Method m);
+
+struct Request {
+    Method method = Method::other;
+    std::string target;                                      // as received, for logs and Link headers
+    std::string path;                                        // decoded
+    std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+    std::string authorization;
+    std::optional<std::string> idempotency_key;
+    std::string body;
+    std::vector<std::string> path_params;  // filled by the router, in pattern order
+
+    // The last value of query parameter `name`, as most frameworks (and the original) read it.
+    std::optional<std::string_view> query_param(std::string_view name) const;
+};
+
+struct Response {
+    unsigned status = 200;
+    std::string body;  // JSON unless status is 204
+    std::vector<std::pair<std::string, std::string>> headers;
+    // When set, `body` is ignored: called until it returns false, each call appends the next
+    // piece of the body to `out` (which it may leave empty).
+    std::function<bool(std::string& out)> stream;
+};
+
+// {"detail": "<detail>"}: every error body but validation errors has this shape.
+Response json_error(unsigned status, std::string_view detail);
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+
+}  // namespace taskd::http

@@ -1,0 +1,69 @@
+#include "http/router.hpp"
+
+namespace taskd::http {
+namespace {
+
+// "/tasks/" -> {"tasks", ""}; "/" -> {""}. A trailing slash is a distinct (empty) segment, so
+// "/tasks" and "/tasks/" are registered separately and both served.
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> out;
+    if (path.empty() || path.front() != '/') return out;
+    path.remove_prefix(1);
+    for (;;) {
+        const auto slash = path.find('/');
+        out.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
+bool is_wildcard(std::string_view segment) { return segment.size() > 2 && segment.front() == '{'; }
+
+}  // namespace
+
+void Router::add(Method method, std::string_view pattern, Handler handler) {
+    Route route{method, {}, std::move(handler)};
+    for (std::string_view s : split_path(pattern)) route.segments.emplace_back(s);
+    routes_.push_back(std::move(route));
+}
+
+bool Router::segments_match(const Route& route, const std::vector<std::string_view>& path, bool literal_only) {
+    if (route.segments.size() != path.size()) return false;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (is_wildcard(route.segments[i])) {
+            if (literal_only || path[i].empty()) return false;
+        } else if (route.segments[i] != path[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Router::Match Router::match(Method method, std::string_view path) const {
+    const auto segments = split_path(path);
+    Match m;
+    // Two passes: routes of literal segments only first, so that "/tasks/next" never reaches
+    // the "/tasks/{task_id}" routes. The first pass that matches the path decides.
+    for (bool literal_only : {true, false}) {
+        for (const Route& route : routes_) {
+            if (!segments_match(route, segments, literal_only)) continue;
+            if (!m.allow.empty()) m.allow += ", ";
+            m.allow += to_string(route.method);
+            if (route.method == method && !m.handler) {
+                m.handler = &route.handler;
+                for (std::size_t i = 0; i < segments.size(); ++i)
+                    if (is_wildcard(route.segments[i])) m.params.emplace_back(segments[i]);
+            }
+        }
+        if (!m.allow.empty()) break;
+    }
+    if (m.handler) {
+        m.allow.clear();
+        return m;
+    }
+    m.status = m.allow.empty() ? 404 : 405;
+    return m;
+}
+
+}  // namespace taskd::http

@@ -1,0 +1,39 @@
+// Router: (method, path) -> handler.
+//
+// Patterns are literal segments and "{name}" wildcards: "/tasks/{task_id}". Literal patterns win
+// over wildcards ("/tasks/next" is not a task id). 404 and 405 are decided here, by path and
+// method alone, before any handler (and so before authentication) runs.
+#pragma once
+
+#include "http/message.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taskd::http {
+
+class Router {
+public:
+    void add(Method method, std::string_view pattern, Handler handler);
+
+    struct Match {
+        const Handler* handler = nullptr;  // null: answer `status` (404 or 405)
+        unsigned status = 0;
+        std::string allow;                 // for 405: every method the path serves, "GET, POST"
+        std::vector<std::string> params;
+    };
+    Match match(Method method, std::string_view path) const;
+
+private:
+    struct Route {
+        Method method;
+        std::vector<std::string> segments;  // "{...}" is a wildcard
+        Handler handler;
+    };
+    static bool segments_match(const Route& route, const std::vector<std::string_view>& path, bool literal_only);
+
+    std::vector<Route> routes_;
+};
+
+}  // namespace taskd::http

@@ -1,0 +1,51 @@
+// Task: one unit of work for an agent, as the store keeps it.
+//
+// `payload` and `result` are kept as serialized JSON text: the payload never changes after
+// create, and a result is replaced whole, so both are shared immutable strings. Copying a Task
+// (to answer a request outside the store's lock) copies two pointers, not the documents.
+#pragma once
+
+#include "model/status.hpp"
+#include "model/time.hpp"
+#include "model/uuid.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace taskd::model {
+
+using JsonText = std::shared_ptr<const std::string>;
+
+inline JsonText make_json_text(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+
+// Defaults and bounds of API.md.
+inline constexpr std::uint32_t kDefaultMaxAttempts = 3;
+inline constexpr std::uint32_t kMaxMaxAttempts = 100;
+inline constexpr std::uint32_t kDefaultLeaseSeconds = 300;
+inline constexpr std::uint32_t kMaxLeaseSeconds = 86400;  // one day: longer work heartbeats
+inline constexpr std::size_t kMaxTypeLength = 64;
+
+struct Task {
+    Uuid id{};
+    Uuid tenant_id{};
+    std::optional<Uuid> agent_id;  // the current holder while running; the last one after
+    std::string type;
+    JsonText payload;              // a JSON object, never null
+    Status status = Status::pending;
+    JsonText result;               // a JSON object, or null
+    Timestamp created_at{};
+    Timestamp updated_at{};
+    std::optional<Timestamp> lease_expires_at;  // set exactly while running
+    std::uint32_t attempts = 0;
+    std::uint32_t max_attempts = kDefaultMaxAttempts;
+    std::uint32_t lease_seconds = kDefaultLeaseSeconds;
+};
+
+// True when `agent` holds `task` now: it is running under that agent's claim.
+inline bool held_by(const Task& task, const Uuid& agent) {
+    return task.status == Status::running && task.agent_id == agent;
+}
+
+}  // namespace taskd::model

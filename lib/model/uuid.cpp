@@ -1,0 +1,71 @@
+#include "model/uuid.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdlib>
+
+namespace taskd::model {
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::optional<Uuid> parse_uuid(std::string_view text) {
+    if (text.starts_with("urn:uuid:")) text.remove_prefix(9);
+    if (text.size() >= 2 && text.front() == '{' && text.back() == '}') text = text.substr(1, text.size() - 2);
+    const bool hyphenated = text.size() == 36;
+    if (!hyphenated && text.size() != 32) return std::nullopt;
+
+    Uuid id{};
+    std::size_t pos = 0;
+    for (std::size_t byte = 0; byte < 16; ++byte) {
+        if (hyphenated && (pos == 8 || pos == 13 || pos == 18 || pos == 23)) {
+            if (text[pos] != '-') return std::nullopt;
+            ++pos;
+        }
+        const int hi = hex_value(text[pos]);
+        const int lo = hex_value(text[pos + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        id.data[byte] = static_cast<std::uint8_t>(hi << 4 | lo);
+        pos += 2;
+    }
+    return id;
+}
+
+void append_uuid(std::string& out, const Uuid& id) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    char buf[36];
+    std::size_t pos = 0;
+    for (std::size_t byte = 0; byte < 16; ++byte) {
+        if (byte == 4 || byte == 6 || byte == 8 || byte == 10) buf[pos++] = '-';
+        buf[pos++] = kDigits[id.data[byte] >> 4];
+        buf[pos++] = kDigits[id.data[byte] & 0xf];
+    }
+    out.append(buf, sizeof buf);
+}
+
+std::string to_string(const Uuid& id) {
+    std::string out;
+    out.reserve(36);
+    append_uuid(out, id);
+    return out;
+}
+
+Uuid random_uuid() {
+    Uuid id{};
+    // RAND_bytes fails only when the CSPRNG cannot be seeded; handing out predictable ids
+    // instead would be worse than stopping.
+    if (RAND_bytes(id.data, sizeof id.data) != 1) std::abort();
+    id.data[6] = static_cast<std::uint8_t>((id.data[6] & 0x0f) | 0x40);  // version 4
+    id.data[8] = static_cast<std::uint8_t>((id.data[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return id;
+}
+
+}  // namespace taskd::model

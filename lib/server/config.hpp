@@ -1,0 +1,29 @@
+// Config: everything taskd is told at start, with its defaults. Filled by options.cpp from
+// flags, TASKD_* environment variables and --config FILE; read by server.cpp.
+#pragma once
+
+#include "api/context.hpp"
+#include "http/limits.hpp"
+#include "util/log.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace taskd::server {
+
+struct Config {
+    std::string listen = "127.0.0.1:8000";
+    std::filesystem::path data_dir = "data";
+    std::string admin_token_file;
+    std::string admin_token_env;  // TASKD_ADMIN_TOKEN
+    bool insecure_no_admin_auth = false;
+    unsigned threads = 0;  // 0: one per core
+    http::Limits http;
+    api::ApiConfig api;
+    // How long in-flight requests may take to finish after SIGTERM before the process exits.
+    std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{10}};
+    util::LogLevel log_level = util::LogLevel::info;
+};
+
+}  // namespace taskd::server

@@ -1,0 +1,212 @@
+#include "server/options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace taskd::server {
+namespace po = boost::program_options;
+using namespace std::chrono_literals;
+
+// A time span on the command line: "500ms", "10s", "5m", "2h", "7d"; a bare number is seconds.
+struct Duration {
+    std::chrono::milliseconds value{};
+};
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || n < 0) return std::nullopt;
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::int64_t ms_per_unit = 0;
+    if (unit == "ms") ms_per_unit = 1;
+    else if (unit.empty() || unit == "s") ms_per_unit = 1000;
+    else if (unit == "m") ms_per_unit = 60'000;
+    else if (unit == "h") ms_per_unit = 3'600'000;
+    else if (unit == "d") ms_per_unit = 86'400'000;
+    else return std::nullopt;
+    if (n > INT64_MAX / ms_per_unit) return std::nullopt;
+    return std::chrono::milliseconds{n * ms_per_unit};
+}
+
+// Program_options finds this by argument-dependent lookup to read a Duration.
+void validate(boost::any& out, const std::vector<std::string>& values, Duration*, int) {
+    po::validators::check_first_occurrence(out);
+    const std::string& text = po::validators::get_single_string(values);
+    auto d = parse_duration(text);
+    if (!d) throw po::invalid_option_value(text + " (expected a duration such as 500ms, 10s, 5m, 2h, 7d)");
+    out = Duration{*d};
+}
+
+namespace {
+
+std::string format_duration(std::chrono::milliseconds d) {
+    if (d.count() % 86'400'000 == 0 && d.count() > 0) return std::to_string(d.count() / 86'400'000) + "d";
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+    return std::to_string(d.count()) + "ms";
+}
+
+po::typed_value<Duration>* duration_value(std::chrono::milliseconds fallback) {
+    return po::value<Duration>()->default_value(Duration{fallback}, format_duration(fallback));
+}
+
+po::options_description describe(const Config& d) {
+    po::options_description general("General");
+    general.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("config", po::value<std::string>()->value_name("FILE"),
+         "read options from FILE, one \"name = value\" per line (flags and TASKD_* win over it)");
+
+    po::options_description server("Server");
+    server.add_options()
+        ("listen", po::value<std::string>()->default_value(d.listen)->value_name("HOST:PORT"),
+         "address to serve HTTP on: 127.0.0.1:8000, [::1]:8000, 0.0.0.0:8000; port 0 picks a free one")
+        ("data-dir", po::value<std::string>()->default_value(d.data_dir.string())->value_name("DIR"),
+         "directory for the server's files (admin.token); created if missing")
+        ("admin-token-file", po::value<std::string>()->value_name("FILE"),
+         "read the admin token from FILE; else TASKD_ADMIN_TOKEN; else <data-dir>/admin.token, "
+         "generated on first start")
+        ("insecure-no-admin-auth", po::bool_switch(),
+         "serve the admin endpoints without a token (the original's behaviour); refused unless --listen "
+         "is a loopback address")
+        ("threads", po::value<std::int64_t>()->default_value(0)->value_name("N"),
+         "threads serving requests; 0 means one per core")
+        ("shutdown-timeout", duration_value(d.shutdown_timeout)->value_name("DURATION"),
+         "on SIGTERM/SIGINT, how long in-flight requests may take to finish");
+
+    po::options_description limits("Limits");
+    limits.add_options()
+        ("max-body-bytes", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.http.max_body_bytes))
+             ->value_name("BYTES"), "largest request body; larger is answered 413")
+        ("max-header-bytes", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.http.max_header_bytes))
+             ->value_name("BYTES"), "largest request header; larger is answered 431")
+        ("max-json-depth", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.api.max_json_depth))
+             ->value_name("N"), "deepest nesting of a JSON body; deeper is answered 422")
+        ("max-connections", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.http.max_connections))
+             ->value_name("N"), "open connections at once; more are answered 503 and closed")
+        ("header-timeout", duration_value(d.http.header_timeout)->value_name("DURATION"),
+         "time to receive a request's header once it has begun")
+        ("body-timeout", duration_value(d.http.body_timeout)->value_name("DURATION"),
+         "time to receive a request's body once its header is in")
+        ("idle-timeout", duration_value(d.http.idle_timeout)->value_name("DURATION"),
+         "how long a keep-alive connection may wait for its next request")
+        ("write-timeout", duration_value(d.http.write_timeout)->value_name("DURATION"),
+         "time to send one response to the client");
+
+    po::options_description tasks("Tasks");
+    tasks.add_options()
+        ("lease-seconds", po::value<std::int64_t>()->default_value(d.api.default_lease_seconds)->value_name("N"),
+         "a claim's lease when the task does not set lease_seconds (1-86400)");
+
+    po::options_description logging("Logging");
+    logging.add_options()
+        ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
+         "debug, info, warn or error");
+
+    po::options_description all;
+    all.add(general).add(server).add(limits).add(tasks).add(logging);
+    return all;
+}
+
+// One flag's value, checked against its range; throws po::error with a clear message.
+std::int64_t in_range(const po::variables_map& vm, const char* name, std::int64_t lo, std::int64_t hi) {
+    const auto v = vm[name].as<std::int64_t>();
+    if (v < lo || v > hi)
+        throw po::error("the argument ('" + std::to_string(v) + "') for option '--" + name + "' is out of range " +
+                        std::to_string(lo) + "-" + std::to_string(hi));
+    return v;
+}
+
+std::chrono::milliseconds positive_duration(const po::variables_map& vm, const char* name) {
+    const auto v = vm[name].as<Duration>().value;
+    if (v.count() <= 0) throw po::error("the argument for option '--" + std::string(name) + "' must be positive");
+    return v;
+}
+
+util::LogLevel log_level(const std::string& name) {
+    if (name == "debug") return util::LogLevel::debug;
+    if (name == "info") return util::LogLevel::info;
+    if (name == "warn") return util::LogLevel::warn;
+    if (name == "error") return util::LogLevel::error;
+    throw po::error("the argument ('" + name + "') for option '--log-level' is invalid: use debug, info, warn or error");
+}
+
+Config to_config(const po::variables_map& vm) {
+    Config c;
+    c.listen = vm["listen"].as<std::string>();
+    c.data_dir = vm["data-dir"].as<std::string>();
+    if (vm.count("admin-token-file")) c.admin_token_file = vm["admin-token-file"].as<std::string>();
+    c.insecure_no_admin_auth = vm["insecure-no-admin-auth"].as<bool>();
+    c.threads = static_cast<unsigned>(in_range(vm, "threads", 0, 1024));
+    if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+    c.shutdown_timeout = positive_duration(vm, "shutdown-timeout");
+    c.http.max_body_bytes = static_cast<std::size_t>(in_range(vm, "max-body-bytes", 1, 1ll << 30));
+    c.http.max_header_bytes = static_cast<std::size_t>(in_range(vm, "max-header-bytes", 1024, 1 << 20));
+    c.api.max_json_depth = static_cast<std::size_t>(in_range(vm, "max-json-depth", 1, 1000));
+    c.http.max_connections = static_cast<std::size_t>(in_range(vm, "max-connections", 1, 1'000'000));
+    c.http.header_timeout = positive_duration(vm, "header-timeout");
+    c.http.body_timeout = positive_duration(vm, "body-timeout");
+    c.http.idle_timeout = positive_duration(vm, "idle-timeout");
+    c.http.write_timeout = positive_duration(vm, "write-timeout");
+    c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
+    c.log_level = log_level(vm["log-level"].as<std::string>());
+    return c;
+}
+
+}  // namespace
+
+ParsedOptions parse_options(int argc, const char* const argv[]) {
+    ParsedOptions out;
+    const po::options_description desc = describe(Config{});
+    try {
+        po::variables_map vm;
+        // The first value stored for an option wins: command line, then environment, then file.
+        po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+        po::store(po::parse_environment(desc,
+                                        [&desc](const std::string& env) -> std::string {
+                                            if (!env.starts_with("TASKD_")) return {};
+                                            std::string name = env.substr(6);
+                                            for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+                                            if (name == "help" || name == "version") return {};
+                                            return desc.find_nothrow(name, false) ? name : std::string{};
+                                        }),
+                  vm);
+        if (vm.count("help")) {
+            std::ostringstream text;
+            text << "Usage: taskd [options]\n\n"
+                    "A task queue for fleets of agents: serves the HTTP API of API.md.\n"
+                    "Every option can also be set as TASKD_<OPTION> (TASKD_MAX_BODY_BYTES=...) or\n"
+                    "in --config FILE; the admin token itself can come from TASKD_ADMIN_TOKEN.\n"
+                 << desc << "\n";
+            out.output = text.str();
+            return out;
+        }
+        if (vm.count("version")) {
+            out.output = std::string("taskd ") + TASKD_VERSION + "\n";
+            return out;
+        }
+        if (vm.count("config")) {
+            const auto path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file) throw po::error("cannot read config file " + path);
+            po::store(po::parse_config_file(file, desc), vm);
+        }
+        po::notify(vm);
+        out.config = to_config(vm);
+        if (const char* token = std::getenv("TASKD_ADMIN_TOKEN")) out.config.admin_token_env = token;
+        out.run = true;
+    } catch (const std::exception& e) {
+        out.exit_code = 2;
+        out.output = std::string("taskd: ") + e.what() + " (see taskd --help)\n";
+    }
+    return out;
+}
+
+}  // namespace taskd::server

@@ -1,0 +1,21 @@
+// Writing JSON text, for every body the server sends.
+//
+// Boost.JSON's serializer prints 1.5 as "1.5E0"; clients would read the same number, but people
+// read these documents too, so doubles are printed in their shortest round-trip form ("1.5",
+// "1.0", "1e+300") and everything else as Boost.JSON would.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace taskd::util {
+
+// `s` as a JSON string literal, quotes included. `s` must be valid UTF-8.
+void append_json_string(std::string& out, std::string_view s);
+
+void append_json(std::string& out, const boost::json::value& v);
+std::string to_json(const boost::json::value& v);
+
+}  // namespace taskd::util
