@@ -24,6 +24,9 @@ struct Config {
     // How long in-flight requests may take to finish after SIGTERM before the process exits.
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{10}};
     util::LogLevel log_level = util::LogLevel::info;
+    // Tests only: the clock stands still at the start time, so that every task created shares
+    // one created_at (ties) and no lease ever runs out.
+    bool debug_frozen_clock = false;
 };
 
 }  // namespace taskd::server

@@ -110,8 +110,13 @@ po::options_description describe(const Config& d) {
         ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
          "debug, info, warn or error");
 
+    po::options_description testing("Testing");
+    testing.add_options()
+        ("debug-frozen-clock", po::bool_switch(),
+         "for tests only: the server's clock stands still at its start time");
+
     po::options_description all;
-    all.add(general).add(server).add(limits).add(tasks).add(logging);
+    all.add(general).add(server).add(limits).add(tasks).add(logging).add(testing);
     return all;
 }
 
@@ -157,6 +162,7 @@ Config to_config(const po::variables_map& vm) {
     c.http.write_timeout = positive_duration(vm, "write-timeout");
     c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
     c.log_level = log_level(vm["log-level"].as<std::string>());
+    c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
     return c;
 }
 

@@ -94,7 +94,10 @@ int run(const Config& config) {
     raise_descriptor_limit(config.http.max_connections);
     std::signal(SIGPIPE, SIG_IGN);
 
-    model::SystemClock clock;
+    model::SystemClock system_clock;
+    model::ManualClock frozen_clock(system_clock.now());
+    const model::Clock& clock = config.debug_frozen_clock ? static_cast<const model::Clock&>(frozen_clock) : system_clock;
+    if (config.debug_frozen_clock) util::log_warn("--debug-frozen-clock: the clock stands still (for tests only)");
     store::Store store(clock);
     api::ApiContext ctx{store, auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
