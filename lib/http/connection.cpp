@@ -57,7 +57,10 @@ bool is_protocol_error(const error_code& ec) {
 bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
     out.method = to_method(msg.method());
     out.target = std::string(msg.target());
-    auto url = boost::urls::parse_origin_form(msg.target());
+    // Origin form ("/tasks?limit=5"), or absolute form ("http://host/tasks"), which servers
+    // must accept too (RFC 9112 section 3.2.2); only the path and query matter here.
+    auto url = msg.target().starts_with('/') ? boost::urls::parse_origin_form(msg.target())
+                                             : boost::urls::parse_absolute_uri(msg.target());
     if (!url) return false;
     out.path = url->path();
     // "+" is a space in a query string, as every HTML form and Python's parse_qs read it.
@@ -103,15 +106,20 @@ net::awaitable<void> Connection::run() {
         auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kToken);
         if (ec == bhttp::error::header_limit)
             co_return co_await reply_and_close(json_error(431, "Request header too large"), 11);
+        // Beast refuses a declared Content-Length over the limit while reading the header.
+        if (ec == bhttp::error::body_limit)
+            co_return co_await reply_and_close(json_error(413, "Request body too large"), 11);
         if (is_protocol_error(ec)) co_return co_await reply_and_close(json_error(400, "Malformed HTTP request"), 11);
         if (ec) break;
 
         const unsigned version = parser.get().version();
-        const auto declared = parser.content_length();
-        if (declared && *declared > limits_.max_body_bytes)
-            co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
+        // A body framed by a transfer coding other than chunked has no length we can trust;
+        // guessing one lets a body be read as a second request (RFC 9112 section 6.3).
+        if (parser.get().find(bhttp::field::transfer_encoding) != parser.get().end() && !parser.chunked())
+            co_return co_await reply_and_close(json_error(400, "Unsupported Transfer-Encoding"), version);
+        // HTTP/1.0 clients do not know 100 Continue and would take it for the answer.
         if (auto expect = parser.get().find(bhttp::field::expect);
-            expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+            version >= 11 && expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
             bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
             stream_.expires_after(limits_.write_timeout);
             auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, kToken);
