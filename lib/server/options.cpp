@@ -174,16 +174,8 @@ ParsedOptions parse_options(int argc, const char* const argv[]) {
     try {
         po::variables_map vm;
         // The first value stored for an option wins: command line, then environment, then file.
-        po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-        po::store(po::parse_environment(desc,
-                                        [&desc](const std::string& env) -> std::string {
-                                            if (!env.starts_with("TASKD_")) return {};
-                                            std::string name = env.substr(6);
-                                            for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
-                                            if (name == "help" || name == "version") return {};
-                                            return desc.find_nothrow(name, false) ? name : std::string{};
-                                        }),
-                  vm);
+        // No positional arguments: a stray word ("taskd 8080") is an error, not ignored.
+        po::store(po::command_line_parser(argc, argv).options(desc).positional({}).run(), vm);
         if (vm.count("help")) {
             std::ostringstream text;
             text << "Usage: taskd [options]\n\n"
@@ -198,6 +190,19 @@ ParsedOptions parse_options(int argc, const char* const argv[]) {
             out.output = std::string("taskd ") + TASKD_VERSION + "\n";
             return out;
         }
+        po::store(po::parse_environment(desc,
+                                        [&desc](const std::string& env) -> std::string {
+                                            if (!env.starts_with("TASKD_")) return {};
+                                            // Set but empty means unset: an empty value must
+                                            // not switch a flag such as admin auth off.
+                                            const char* value = std::getenv(env.c_str());
+                                            if (!value || !*value) return {};
+                                            std::string name = env.substr(6);
+                                            for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+                                            if (name == "help" || name == "version") return {};
+                                            return desc.find_nothrow(name, false) ? name : std::string{};
+                                        }),
+                  vm);
         if (vm.count("config")) {
             const auto path = vm["config"].as<std::string>();
             std::ifstream file(path);
