@@ -66,7 +66,8 @@ Result<void> apply_patch(Task& task, const Patch& patch, const Actor& actor, Tim
             break;
     }
     task.status = to;
-    if (patch.result) task.result = patch.result;
+    // A re-queue clears the result (API.md); every other allowed change replaces it if given.
+    if (patch.result && *effect != Effect::requeue) task.result = patch.result;
     task.updated_at = now;
     return {};
 }
