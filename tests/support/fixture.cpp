@@ -8,8 +8,8 @@ namespace taskd::test {
 
 std::string new_uuid() { return model::to_string(model::random_uuid()); }
 
-ServerFixture::ServerFixture(std::vector<std::string> args) : admin(0) {
-    server.start(dir.path() / "data", std::move(args));
+ServerFixture::ServerFixture(std::vector<std::string> args, std::vector<std::string> env) : admin(0) {
+    server.start(dir.path() / "data", std::move(args), std::move(env));
     admin = HttpClient(server.port());
     admin.set_token(server.admin_token());
 }

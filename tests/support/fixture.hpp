@@ -21,7 +21,8 @@ struct AgentCredentials {
 
 // A fresh server (fresh data directory) per fixture instance.
 struct ServerFixture {
-    explicit ServerFixture(std::vector<std::string> args = {});
+    // `env` entries ("NAME=value") are added to the server's environment.
+    explicit ServerFixture(std::vector<std::string> args = {}, std::vector<std::string> env = {});
 
     TempDir dir;
     ServerProcess server;

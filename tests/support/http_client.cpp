@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdexcept>
 
 namespace taskd::test {
@@ -53,6 +55,9 @@ struct HttpClient::Impl {
         socket = tcp::socket(ioc);
         socket.connect(endpoint);
         socket.set_option(tcp::no_delay(true));
+        // Bounded reads: a server that never answers fails the test instead of hanging it.
+        const timeval bound{30, 0};
+        ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
         buffer.clear();
     }
 };

@@ -1,6 +1,9 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -39,6 +42,19 @@ int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
     return pid;
 }
 
+// Waits, without reaping, until `pid` exits or `bound` passes (pidfd: an event, not polling).
+bool wait_for_exit(int pid, std::chrono::seconds bound) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return true;  // no pidfd: fall back to an unbounded waitpid
+    pollfd p{fd, POLLIN, 0};
+    int n = 0;
+    do {
+        n = ::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(bound).count()));
+    } while (n < 0 && errno == EINTR);
+    ::close(fd);
+    return n > 0;
+}
+
 int decode_status(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -63,7 +79,11 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
         eof_ = false;
     }
     data_dir_ = data_dir;
-    std::vector<std::string> argv{taskd_binary(), "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};
+    std::vector<std::string> argv{taskd_binary(), "--data-dir", data_dir.string()};
+    if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
+        argv.emplace_back("--listen");
+        argv.emplace_back("127.0.0.1:0");
+    }
     argv.insert(argv.end(), args.begin(), args.end());
 
     int fds[2];
@@ -72,15 +92,21 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
     ::close(fds[1]);
     reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 
-    const std::string marker = "listening on http://127.0.0.1:";
+    const std::string marker = "listening on http://";
     if (!wait_for_log(marker)) {
         const std::string text = log();
         kill();
         throw std::runtime_error("taskd did not start; its output:\n" + text);
     }
     std::lock_guard lock(mutex_);
+    // "listening on http://127.0.0.1:PORT ..." or "http://[::1]:PORT ..."
     const auto at = log_.find(marker) + marker.size();
-    port_ = static_cast<unsigned short>(std::stoi(log_.substr(at)));
+    const auto end = log_.find_first_of(" \n", at);
+    const std::string address = log_.substr(at, end - at);
+    const auto colon = address.rfind(':');
+    host_ = address.substr(0, colon);
+    if (host_.size() >= 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
+    port_ = static_cast<unsigned short>(std::stoi(address.substr(colon + 1)));
 }
 
 void ServerProcess::read_output(int fd) {
@@ -127,9 +153,19 @@ int ServerProcess::wait_exit() {
     return decode_status(status);
 }
 
-int ServerProcess::stop() {
+bool ServerProcess::wait_exit_for(std::chrono::seconds bound) { return wait_for_exit(pid_, bound); }
+
+void ServerProcess::signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ServerProcess::stop(int sig, std::chrono::seconds bound) {
     if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, sig);
+    if (!wait_exit_for(bound)) {
+        kill();
+        return -1;
+    }
     return wait_exit();
 }
 
@@ -139,16 +175,27 @@ void ServerProcess::kill() {
     wait_exit();
 }
 
-int ServerProcess::run_to_exit(const std::vector<std::string>& args, std::string* output, std::vector<std::string> env) {
+int ServerProcess::run_to_exit(const std::vector<std::string>& args, std::string* output, std::vector<std::string> env,
+                               std::chrono::seconds bound) {
     std::vector<std::string> argv{taskd_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     const int pid = spawn(argv, env, fds[1]);
     ::close(fds[1]);
+    // Read until the child closes its end (it exits), each read bounded by `bound`.
+    bool exited = true;
     std::string text;
     char buf[4096];
     for (;;) {
+        pollfd p{fds[0], POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(bound).count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) {
+            exited = false;
+            ::kill(pid, SIGKILL);
+            break;
+        }
         const ssize_t n = ::read(fds[0], buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
@@ -159,7 +206,7 @@ int ServerProcess::run_to_exit(const std::vector<std::string>& args, std::string
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (output) *output = text;
-    return decode_status(status);
+    return exited ? decode_status(status) : -1;
 }
 
 }  // namespace taskd::test

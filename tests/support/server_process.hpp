@@ -1,11 +1,14 @@
 // ServerProcess: the real taskd binary, started for a test on an ephemeral port.
 //
-// start() runs `taskd --listen 127.0.0.1:0 --data-dir <dir> <args...>` and waits until the
-// server logs the address it listens on (an event, not a sleep). Everything the server logs is
-// kept for assertions and printed when a test fails. The destructor kills a server still running.
+// start() runs `taskd --listen 127.0.0.1:0 --data-dir <dir> <args...>` (no --listen of its own
+// when `args` has one) and waits until the server logs the address it listens on (an event, not
+// a sleep). Everything the server logs is kept for assertions. Every wait is bounded, so that a
+// server that never answers fails a test instead of hanging it. The destructor kills a server
+// still running.
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -32,15 +35,19 @@ public:
                std::vector<std::string> env = {});
 
     // Runs taskd to completion with exactly `args` (no --listen/--data-dir added); returns its
-    // exit status. For flag tests: --help, bad values.
+    // exit status, or -1 when it had to be killed after `bound`. For flag tests: --help, bad values.
     static int run_to_exit(const std::vector<std::string>& args, std::string* output = nullptr,
-                           std::vector<std::string> env = {});
+                           std::vector<std::string> env = {}, std::chrono::seconds bound = std::chrono::seconds{30});
 
     unsigned short port() const { return port_; }
+    std::string host() const { return host_; }  // as logged: "127.0.0.1", "::1"
+    int pid() const { return pid_; }
     std::string admin_token() const;  // <data-dir>/admin.token
 
-    // SIGTERM and wait; returns the exit status (or 128 + signal).
-    int stop();
+    // Sends `sig` (SIGTERM by default) and waits for the exit; returns the exit status (or
+    // 128 + signal), or -1 when the process was still running after `bound` and was killed.
+    int stop(int sig = SIGTERM, std::chrono::seconds bound = std::chrono::seconds{30});
+    void signal(int sig);
     // SIGKILL and wait.
     void kill();
     bool running() const { return pid_ > 0; }
@@ -52,10 +59,13 @@ public:
 
 private:
     int wait_exit();
+    // Waits for the exit for at most `bound`; false if the process is still running.
+    bool wait_exit_for(std::chrono::seconds bound);
     void read_output(int fd);
 
     int pid_ = -1;
     unsigned short port_ = 0;
+    std::string host_;
     std::filesystem::path data_dir_;
     std::thread reader_;
     mutable std::mutex mutex_;
