@@ -41,6 +41,8 @@ struct Task {
     std::uint32_t attempts = 0;
     std::uint32_t max_attempts = kDefaultMaxAttempts;
     std::uint32_t lease_seconds = kDefaultLeaseSeconds;
+    // One more at every change; the journal replays a state only over an older one.
+    std::uint64_t version = 1;
 };
 
 // True when `agent` holds `task` now: it is running under that agent's claim.

@@ -69,6 +69,7 @@ Result<void> apply_patch(Task& task, const Patch& patch, const Actor& actor, Tim
     // A re-queue clears the result (API.md); every other allowed change replaces it if given.
     if (patch.result && *effect != Effect::requeue) task.result = patch.result;
     task.updated_at = now;
+    ++task.version;
     return {};
 }
 
@@ -78,11 +79,13 @@ void apply_claim(Task& task, const Uuid& agent, Timestamp now) {
     task.attempts += 1;
     task.lease_expires_at = lease_end(task, now);
     task.updated_at = now;
+    ++task.version;
 }
 
 void apply_release(Task& task, std::string_view reason, Timestamp now) {
     task.lease_expires_at.reset();
     task.updated_at = now;
+    ++task.version;
     if (task.attempts < task.max_attempts) {
         task.status = Status::pending;
         task.agent_id.reset();

@@ -1,0 +1,40 @@
+// Snapshots: the whole state after one sequence number, so that recovery need not replay the
+// journal from its beginning (doc/journal_format.md, "Snapshots").
+//
+// The store captures the state (under its shared lock: writers wait, readers do not); this
+// file writes it atomically — temp file, fsync, rename, fsync the directory — and then removes
+// the segments and older snapshots it covers. Runs on the maintenance thread, never on a
+// request's.
+#pragma once
+
+#include "journal/storage.hpp"
+#include "model/agent.hpp"
+#include "model/task.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace taskd::journal {
+
+struct SnapshotTask {
+    model::Task task;
+    std::optional<std::string> idempotency_key;
+};
+
+struct SnapshotData {
+    std::uint64_t sequence = 0;  // the state after this record
+    std::vector<model::Agent> agents;
+    std::vector<SnapshotTask> tasks;
+};
+
+struct SnapshotStats {
+    std::uint64_t bytes = 0;
+    std::size_t segments_removed = 0;
+    std::size_t snapshots_removed = 0;
+};
+
+IoResult<SnapshotStats> write_snapshot(Storage& storage, const SnapshotData& data);
+
+}  // namespace taskd::journal

@@ -1,0 +1,133 @@
+#include "journal/storage.hpp"
+
+#include "util/file.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace taskd::journal {
+namespace {
+
+boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
+
+class PosixAppendFile final : public AppendFile {
+public:
+    explicit PosixAppendFile(int fd) : fd_(fd) {}
+    ~PosixAppendFile() override { ::close(fd_); }
+
+    IoResult<> append(std::span<const std::uint8_t> data) override {
+        while (!data.empty()) {
+            const ssize_t n = ::write(fd_, data.data(), data.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return last_error();
+            }
+            data = data.subspan(static_cast<std::size_t>(n));
+        }
+        return {};
+    }
+
+    IoResult<> sync() override {
+        if (::fdatasync(fd_) != 0) return last_error();
+        return {};
+    }
+
+private:
+    int fd_;
+};
+
+class PosixStorage final : public Storage {
+public:
+    explicit PosixStorage(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    IoResult<std::unique_ptr<AppendFile>> create(const std::string& name) override {
+        const int fd = ::open(path(name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) return last_error();
+        return std::unique_ptr<AppendFile>(std::make_unique<PosixAppendFile>(fd));
+    }
+
+    IoResult<std::vector<std::string>> list() override {
+        std::error_code ec;
+        std::vector<std::string> names;
+        for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) names.push_back(entry.path().filename());
+        if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
+        return names;
+    }
+
+    IoResult<FileContents> read(const std::string& name) override {
+        const int fd = ::open(path(name).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return last_error();
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            const auto ec = last_error();
+            ::close(fd);
+            return ec;
+        }
+        const auto size = static_cast<std::size_t>(st.st_size);
+        if (size == 0) {
+            ::close(fd);
+            return FileContents{};
+        }
+        void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        const auto ec = last_error();
+        ::close(fd);
+        if (data == MAP_FAILED) return ec;
+        ::madvise(data, size, MADV_SEQUENTIAL);
+        return FileContents(static_cast<const std::uint8_t*>(data), size);
+    }
+
+    IoResult<> truncate(const std::string& name, std::uint64_t size) override {
+        const int fd = ::open(path(name).c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return last_error();
+        const bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 && ::fsync(fd) == 0;
+        const auto ec = last_error();
+        ::close(fd);
+        if (!ok) return ec;
+        return {};
+    }
+
+    IoResult<> rename(const std::string& from, const std::string& to) override {
+        if (::rename(path(from).c_str(), path(to).c_str()) != 0) return last_error();
+        return {};
+    }
+
+    IoResult<> remove(const std::string& name) override {
+        if (::unlink(path(name).c_str()) != 0) return last_error();
+        return {};
+    }
+
+    IoResult<> sync_directory() override { return util::fsync_directory(dir_); }
+
+private:
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+    std::filesystem::path dir_;
+};
+
+}  // namespace
+
+FileContents::~FileContents() {
+    if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+FileContents::FileContents(FileContents&& other) noexcept : data_(other.data_), size_(other.size_) {
+    other.data_ = nullptr;
+    other.size_ = 0;
+}
+
+FileContents& FileContents::operator=(FileContents&& other) noexcept {
+    if (this != &other) {
+        if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+        data_ = other.data_;
+        size_ = other.size_;
+        other.data_ = nullptr;
+        other.size_ = 0;
+    }
+    return *this;
+}
+
+std::unique_ptr<Storage> make_posix_storage(const std::filesystem::path& dir) { return std::make_unique<PosixStorage>(dir); }
+
+}  // namespace taskd::journal
