@@ -9,6 +9,7 @@
 namespace taskd::api {
 namespace {
 
+namespace net = boost::asio;
 using http::Method;
 using http::Request;
 using model::FieldErrors;
@@ -28,49 +29,53 @@ model::Error agent_not_found(const model::Uuid& id) {
     return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
 }
 
-HandlerResult register_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+net::awaitable<HandlerResult> register_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
     auto body = parse_json_body(r.body, ctx.config.max_json_depth);
-    if (!body) return body.error();
+    if (!body) co_return body.error();
     FieldErrors errors;
     NewAgent input = decode_new_agent(*body, errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
     // The token is shown in this answer only; the store keeps its hash.
     const std::string token = auth::generate_token();
-    const model::Agent agent = ctx.store.register_agent(std::move(input.name), input.tenant_id, auth::hash_token(token));
+    auto registered = ctx.store.register_agent(std::move(input.name), input.tenant_id, auth::hash_token(token));
+    if (!registered) co_return registered.error();
+    if (auto ok = co_await durable(ctx, registered->sequence); !ok) co_return ok.error();
     std::string out;
-    append_agent(out, agent, token);
-    return json_response(201, std::move(out));
+    append_agent(out, registered->value, token);
+    co_return json_response(201, std::move(out));
 }
 
-HandlerResult list_agents(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+net::awaitable<HandlerResult> list_agents(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
     std::string out = "[";
     for (const model::Agent& agent : ctx.store.list_agents()) {
         if (out.size() > 1) out += ',';
         append_agent(out, agent);
     }
     out += ']';
-    return json_response(200, std::move(out));
+    co_return json_response(200, std::move(out));
 }
 
-HandlerResult get_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+net::awaitable<HandlerResult> get_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
     auto id = path_agent_id(r);
-    if (!id) return id.error();
+    if (!id) co_return id.error();
     auto agent = ctx.store.find_agent(*id);
-    if (!agent) return agent_not_found(*id);
+    if (!agent) co_return agent_not_found(*id);
     std::string out;
     append_agent(out, *agent);
-    return json_response(200, std::move(out));
+    co_return json_response(200, std::move(out));
 }
 
-HandlerResult delete_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) return ok.error();
+net::awaitable<HandlerResult> delete_agent(ApiContext& ctx, Request& r) {
+    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
     auto id = path_agent_id(r);
-    if (!id) return id.error();
-    if (auto deleted = ctx.store.delete_agent(*id); !deleted) return deleted.error();
-    return json_response(204, {});
+    if (!id) co_return id.error();
+    auto deleted = ctx.store.delete_agent(*id);
+    if (!deleted) co_return deleted.error();
+    if (auto ok = co_await durable(ctx, deleted->sequence); !ok) co_return ok.error();
+    co_return json_response(204, {});
 }
 
 }  // namespace

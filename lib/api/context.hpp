@@ -1,6 +1,7 @@
 // ApiContext: what the handlers of API.md share. Owned by the server; outlives every request.
 #pragma once
 
+#include "journal/change_log.hpp"
 #include "model/agent.hpp"
 #include "store/store.hpp"
 
@@ -21,6 +22,7 @@ struct ApiConfig {
 
 struct ApiContext {
     store::Store& store;
+    journal::ChangeLog& log;
     model::TokenHash admin_token_hash;
     ApiConfig config;
     std::atomic<bool> ready{false};  // recovery from disk is done (/readyz)

@@ -1,8 +1,8 @@
 // Glue between handler functions and the router.
 //
-// A handler is a function (ApiContext&, Request&) -> Result<Response>: it returns either its
-// answer or a model::Error, which error_response() turns into the answer. The wrapper makes it
-// the coroutine the router expects.
+// A handler is a coroutine (ApiContext&, Request&) -> Result<Response>: it returns either its
+// answer or a model::Error, which error_response() turns into the answer. Until recovery from
+// disk is done every API route answers 503 (the operations routes do not wait).
 #pragma once
 
 #include "api/context.hpp"
@@ -12,19 +12,21 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace taskd::api {
 
 using HandlerResult = model::Result<http::Response>;
-using HandlerFn = HandlerResult (*)(ApiContext&, http::Request&);
+using HandlerFn = boost::asio::awaitable<HandlerResult> (*)(ApiContext&, http::Request&);
 
-inline http::Handler make_handler(ApiContext& ctx, HandlerFn fn) {
-    return [&ctx, fn](http::Request& request) -> boost::asio::awaitable<http::Response> {
-        HandlerResult result = fn(ctx, request);
-        co_return result ? std::move(*result) : error_response(result.error());
-    };
-}
+enum class WhenRecovering { refuse, serve };
+
+http::Handler make_handler(ApiContext& ctx, HandlerFn fn, WhenRecovering when_recovering = WhenRecovering::refuse);
+
+// Completes once the journal record `sequence` is durable (at once for 0); the error to answer
+// (503) if it never will be. Every handler that changed state awaits this before answering.
+boost::asio::awaitable<model::Result<void>> durable(ApiContext& ctx, std::uint64_t sequence);
 
 inline http::Response json_response(unsigned status, std::string body) {
     http::Response r;

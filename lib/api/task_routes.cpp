@@ -14,6 +14,7 @@
 namespace taskd::api {
 namespace {
 
+namespace net = boost::asio;
 using http::Method;
 using http::Request;
 using http::Response;
@@ -90,25 +91,28 @@ std::string next_link(const ListQuery& q, const store::TaskKey& last) {
     return "<" + std::string(url.buffer()) + ">; rel=\"next\"";
 }
 
-HandlerResult create_task(ApiContext& ctx, Request& r) {
+net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
-    if (auto ok = require_admin(*caller); !ok) return ok.error();
+    if (!caller) co_return caller.error();
+    if (auto ok = require_admin(*caller); !ok) co_return ok.error();
     auto body = parse_json_body(r.body, ctx.config.max_json_depth);
-    if (!body) return body.error();
+    if (!body) co_return body.error();
     FieldErrors errors;
     store::NewTask input = decode_new_task(*body, ctx.config, errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
-    return json_response(201, task_json(ctx.store.create_task(std::move(input))));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
+    auto created = ctx.store.create_task(std::move(input));
+    if (!created) co_return created.error();
+    if (auto ok = co_await durable(ctx, created->sequence); !ok) co_return ok.error();
+    co_return json_response(201, task_json(created->value));
 }
 
-HandlerResult list_tasks(ApiContext& ctx, Request& r) {
+net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
-    if (auto ok = require_admin(*caller); !ok) return ok.error();
+    if (!caller) co_return caller.error();
+    if (auto ok = require_admin(*caller); !ok) co_return ok.error();
     FieldErrors errors;
     ListQuery q = read_list_query(r, errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
 
     if (q.limit) {
         std::string body = "[";
@@ -121,7 +125,7 @@ HandlerResult list_tasks(ApiContext& ctx, Request& r) {
         body += ']';
         Response response = json_response(200, std::move(body));
         if (more) response.headers.emplace_back("Link", next_link(q, last));
-        return response;
+        co_return response;
     }
 
     // Without a limit every matching task is answered; build it a page at a time as the
@@ -146,24 +150,25 @@ HandlerResult list_tasks(ApiContext& ctx, Request& r) {
         if (!more) out += ']';
         return more;
     };
-    return response;
+    co_return response;
 }
 
-HandlerResult claim_next(ApiContext& ctx, Request& r) {
+net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
-    if (auto ok = require_agent(*caller); !ok) return ok.error();
+    if (!caller) co_return caller.error();
+    if (auto ok = require_agent(*caller); !ok) co_return ok.error();
     FieldErrors errors;
     const auto agent_text = r.query_param("agent_id");
     if (!agent_text) errors.push_back({{"query", "agent_id"}, "field required", "value_error.missing"});
     const auto agent_id = query_uuid(r, "agent_id", errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
     // As in the original: a token that is not this agent's is a failed authentication.
-    if (*agent_id != caller->agent->id) return unauthorized("Invalid agent credentials");
+    if (*agent_id != caller->agent->id) co_return unauthorized("Invalid agent credentials");
 
     auto claimed = ctx.store.claim(*caller->agent);
-    if (!claimed) return claimed.error();
-    return json_response(200, *claimed ? task_json(**claimed) : std::string("null"));
+    if (!claimed) co_return claimed.error();
+    if (auto ok = co_await durable(ctx, claimed->sequence); !ok) co_return ok.error();
+    co_return json_response(200, claimed->value ? task_json(*claimed->value) : std::string("null"));
 }
 
 std::optional<model::Uuid> path_task_id(const Request& r, FieldErrors& errors) {
@@ -176,35 +181,37 @@ model::Error task_not_found(const std::string& text) {
     return model::make_error(model::Errc::not_found, "Task " + text + " not found");
 }
 
-HandlerResult get_task(ApiContext& ctx, Request& r) {
+net::awaitable<HandlerResult> get_task(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
+    if (!caller) co_return caller.error();
     FieldErrors errors;
     const auto id = path_task_id(r, errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
     auto task = ctx.store.find_task(*id);
     // An agent sees only tasks it holds or held last, and the same 404 for every other task,
     // so that it cannot learn which ids exist.
-    if (!task || (caller->agent && task->agent_id != caller->agent->id)) return task_not_found(model::to_string(*id));
-    return json_response(200, task_json(*task));
+    if (!task || (caller->agent && task->agent_id != caller->agent->id))
+        co_return task_not_found(model::to_string(*id));
+    co_return json_response(200, task_json(*task));
 }
 
-HandlerResult patch_task(ApiContext& ctx, Request& r) {
+net::awaitable<HandlerResult> patch_task(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
+    if (!caller) co_return caller.error();
     FieldErrors errors;
     const auto id = path_task_id(r, errors);
     auto body = parse_json_body(r.body, ctx.config.max_json_depth);
     if (!body) {
         const model::Error body_error = body.error();
         errors.insert(errors.end(), body_error.fields.begin(), body_error.fields.end());
-        return model::validation_error(std::move(errors));
+        co_return model::validation_error(std::move(errors));
     }
     model::Patch patch = decode_patch(*body, errors);
-    if (!errors.empty()) return model::validation_error(std::move(errors));
-    auto task = ctx.store.patch_task(*id, patch, caller->agent);
-    if (!task) return task.error();
-    return json_response(200, task_json(*task));
+    if (!errors.empty()) co_return model::validation_error(std::move(errors));
+    auto patched = ctx.store.patch_task(*id, patch, caller->agent);
+    if (!patched) co_return patched.error();
+    if (auto ok = co_await durable(ctx, patched->sequence); !ok) co_return ok.error();
+    co_return json_response(200, task_json(patched->value));
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include "api/context.hpp"
 #include "http/limits.hpp"
+#include "journal/recovery.hpp"
+#include "journal/writer.hpp"
+#include "server/maintenance.hpp"
 #include "util/log.hpp"
 
 #include <chrono>
@@ -24,6 +27,11 @@ struct Config {
     // How long in-flight requests may take to finish after SIGTERM before the process exits.
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{10}};
     util::LogLevel log_level = util::LogLevel::info;
+    journal::WriterOptions journal;
+    journal::RecoverMode recover = journal::RecoverMode::strict;
+    MaintenanceConfig maintenance;
+    // --check-data DIR: verify DIR's snapshot and journal, print what they hold, and exit.
+    std::string check_data_dir;
     // Tests only: the clock stands still at the start time, so that every task created shares
     // one created_at (ties) and no lease ever runs out.
     bool debug_frozen_clock = false;

@@ -100,6 +100,31 @@ po::options_description describe(const Config& d) {
         ("write-timeout", duration_value(d.http.write_timeout)->value_name("DURATION"),
          "time to send one response to the client");
 
+    po::options_description durability("Durability");
+    durability.add_options()
+        ("fsync", po::value<std::string>()->default_value("always")->value_name("MODE"),
+         "always: answer a change once it is synced to disk (group commit); interval: once written, "
+         "synced every --fsync-interval; never: once written (survives kill -9, not power loss)")
+        ("fsync-interval", duration_value(d.journal.fsync_interval)->value_name("DURATION"),
+         "with --fsync=interval, how often the journal is synced")
+        ("segment-bytes", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.journal.segment_bytes))
+             ->value_name("BYTES"), "start a new journal segment past this size")
+        ("snapshot-every-records", po::value<std::int64_t>()
+             ->default_value(static_cast<std::int64_t>(d.maintenance.snapshot_every_records))->value_name("N"),
+         "write a snapshot after this many journal records")
+        ("snapshot-every-bytes", po::value<std::int64_t>()
+             ->default_value(static_cast<std::int64_t>(d.maintenance.snapshot_every_bytes))->value_name("BYTES"),
+         "write a snapshot after this many journal bytes")
+        ("retain", duration_value(d.maintenance.retain)->value_name("DURATION"),
+         "keep completed and failed tasks this long after their last change, then drop them")
+        ("maintenance-interval", duration_value(d.maintenance.interval)->value_name("DURATION"),
+         "how often to check whether a snapshot or a retention pass is due")
+        ("recover", po::value<std::string>()->default_value("strict")->value_name("MODE"),
+         "strict: refuse to start on journal damage other than a torn tail; truncate-corrupt: cut the "
+         "journal at the first damage and drop what follows")
+        ("check-data", po::value<std::string>()->value_name("DIR"),
+         "verify the snapshot and journal in DIR, print what they hold and any damage, and exit");
+
     po::options_description tasks("Tasks");
     tasks.add_options()
         ("lease-seconds", po::value<std::int64_t>()->default_value(d.api.default_lease_seconds)->value_name("N"),
@@ -116,7 +141,7 @@ po::options_description describe(const Config& d) {
          "for tests only: the server's clock stands still at its start time");
 
     po::options_description all;
-    all.add(general).add(server).add(limits).add(tasks).add(logging).add(testing);
+    all.add(general).add(server).add(limits).add(durability).add(tasks).add(logging).add(testing);
     return all;
 }
 
@@ -133,6 +158,19 @@ std::chrono::milliseconds positive_duration(const po::variables_map& vm, const c
     const auto v = vm[name].as<Duration>().value;
     if (v.count() <= 0) throw po::error("the argument for option '--" + std::string(name) + "' must be positive");
     return v;
+}
+
+journal::FsyncMode fsync_mode(const std::string& name) {
+    if (name == "always") return journal::FsyncMode::always;
+    if (name == "interval") return journal::FsyncMode::interval;
+    if (name == "never") return journal::FsyncMode::never;
+    throw po::error("the argument ('" + name + "') for option '--fsync' is invalid: use always, interval or never");
+}
+
+journal::RecoverMode recover_mode(const std::string& name) {
+    if (name == "strict") return journal::RecoverMode::strict;
+    if (name == "truncate-corrupt") return journal::RecoverMode::truncate_corrupt;
+    throw po::error("the argument ('" + name + "') for option '--recover' is invalid: use strict or truncate-corrupt");
 }
 
 util::LogLevel log_level(const std::string& name) {
@@ -163,6 +201,16 @@ Config to_config(const po::variables_map& vm) {
     c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
     c.log_level = log_level(vm["log-level"].as<std::string>());
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
+    c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());
+    c.journal.fsync_interval = positive_duration(vm, "fsync-interval");
+    c.journal.segment_bytes = static_cast<std::uint64_t>(in_range(vm, "segment-bytes", 4096, 1ll << 40));
+    c.maintenance.snapshot_every_records =
+        static_cast<std::uint64_t>(in_range(vm, "snapshot-every-records", 1, 1ll << 40));
+    c.maintenance.snapshot_every_bytes = static_cast<std::uint64_t>(in_range(vm, "snapshot-every-bytes", 1, 1ll << 50));
+    c.maintenance.retain = positive_duration(vm, "retain");
+    c.maintenance.interval = positive_duration(vm, "maintenance-interval");
+    c.recover = recover_mode(vm["recover"].as<std::string>());
+    if (vm.count("check-data")) c.check_data_dir = vm["check-data"].as<std::string>();
     return c;
 }
 

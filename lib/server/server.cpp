@@ -6,7 +6,12 @@
 #include "auth/token.hpp"
 #include "http/listener.hpp"
 #include "model/time.hpp"
+#include "journal/recovery.hpp"
+#include "journal/storage.hpp"
+#include "journal/writer.hpp"
+#include "server/maintenance.hpp"
 #include "store/store.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -86,6 +91,12 @@ int run(const Config& config) {
         util::log_error("cannot create data directory " + config.data_dir.string() + ": " + fs_ec.message());
         return 1;
     }
+    auto dir_lock = util::DirectoryLock::acquire(config.data_dir);
+    if (!dir_lock) {
+        util::log_error("cannot lock " + (config.data_dir / "LOCK").string() + ": " + dir_lock.error().message() +
+                        " (is another taskd using this data directory?)");
+        return 1;
+    }
     auto admin = auth::load_admin_token(config.admin_token_file, config.admin_token_env, config.data_dir);
     if (!admin) {
         util::log_error(admin.error().message);
@@ -98,8 +109,11 @@ int run(const Config& config) {
     model::ManualClock frozen_clock(system_clock.now());
     const model::Clock& clock = config.debug_frozen_clock ? static_cast<const model::Clock&>(frozen_clock) : system_clock;
     if (config.debug_frozen_clock) util::log_warn("--debug-frozen-clock: the clock stands still (for tests only)");
-    store::Store store(clock);
-    api::ApiContext ctx{store, auth::hash_token(admin->token), config.api};
+
+    auto storage = journal::make_posix_storage(config.data_dir);
+    journal::Writer writer(*storage, config.journal);
+    store::Store store(clock, writer);
+    api::ApiContext ctx{store, writer, auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
     const http::Router router = api::make_router(ctx);
 
@@ -110,23 +124,13 @@ int run(const Config& config) {
         util::log_error("cannot listen on " + config.listen + ": " + bound.error().message());
         return 1;
     }
-    ctx.ready = true;
     listener.start();
-    util::log_info(std::string("taskd ") + TASKD_VERSION + " listening on http://" + format_endpoint(*bound) + " with " +
-                   std::to_string(config.threads) + " threads");
-    util::log_info("admin token: " + admin->origin);
-    if (config.insecure_no_admin_auth)
-        util::log_warn("--insecure-no-admin-auth: admin endpoints are open to anyone who can reach " + config.listen);
-    util::log_warn("tasks and agents live in memory only: a restart loses them (the journal is not built yet)");
 
     // Shutdown runs on one strand: the signal, the deadline and the "drained" notice.
     auto control = net::make_strand(ioc);
     net::signal_set signals(control, SIGINT, SIGTERM);
     net::steady_timer deadline(control);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-        if (ec) return;
-        util::log_info("signal " + std::to_string(signal_number) + ": stopping; " +
-                       std::to_string(listener.connection_count()) + " connections open");
+    auto shut_down = [&] {
         deadline.expires_after(config.shutdown_timeout);
         deadline.async_wait([&](const boost::system::error_code& wait_ec) {
             if (wait_ec) return;  // cancelled: every connection finished in time
@@ -135,12 +139,61 @@ int run(const Config& config) {
             ioc.stop();
         });
         listener.shutdown([&] { net::post(control, [&] { deadline.cancel(); }); });
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        util::log_info("signal " + std::to_string(signal_number) + ": stopping; " +
+                       std::to_string(listener.connection_count()) + " connections open");
+        shut_down();
     });
 
+    // Serve /healthz (and a 503 /readyz) while the state is read back from disk.
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : threads) t.join();
+    for (unsigned i = 0; i < config.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+    auto join_all = [&] {
+        for (auto& t : threads) t.join();
+    };
+    util::log_info(std::string("taskd ") + TASKD_VERSION + " listening on http://" + format_endpoint(*bound) + " with " +
+                   std::to_string(config.threads) + " threads; recovering " + config.data_dir.string());
+    util::log_info("admin token: " + admin->origin);
+    if (config.insecure_no_admin_auth)
+        util::log_warn("--insecure-no-admin-auth: admin endpoints are open to anyone who can reach " + config.listen);
+
+    const auto recovery_start = std::chrono::steady_clock::now();
+    auto report = journal::recover(*storage, config.recover, false, [&](const journal::Change& c) { store.apply(c); });
+    if (!report) {
+        util::log_error("recovery failed: " + report.error().message);
+        net::post(control, [&] { signals.cancel(); shut_down(); });
+        join_all();
+        return 1;
+    }
+    for (const auto& cut : report->cuts) util::log_warn("recovery: " + cut);
+    if (auto opened = writer.open(report->last_sequence + 1); !opened) {
+        util::log_error("cannot open the journal in " + config.data_dir.string() + ": " + opened.error().message());
+        net::post(control, [&] { signals.cancel(); shut_down(); });
+        join_all();
+        return 1;
+    }
+    Maintenance maintenance(store, writer, *storage, clock, config.maintenance, report->last_sequence);
+    maintenance.start();
+    ctx.ready.store(true, std::memory_order_release);
+    const double recovery_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start).count();
+    const auto counts = store.task_count_by_status();
+    util::log_info("ready: " + std::to_string(store.task_count()) + " tasks (" + std::to_string(counts[0]) +
+                   " pending, " + std::to_string(counts[1]) + " running), " +
+                   std::to_string(store.list_agents().size()) + " agents; snapshot " +
+                   (report->snapshot_file.empty() ? std::string("none") : report->snapshot_file) + " + " +
+                   std::to_string(report->records_replayed) + " journal records in " +
+                   std::to_string(static_cast<long long>(recovery_ms)) + " ms; fsync " +
+                   (config.journal.fsync == journal::FsyncMode::always     ? "always"
+                    : config.journal.fsync == journal::FsyncMode::interval ? "interval"
+                                                                           : "never"));
+
+    join_all();
+    maintenance.stop();
+    store.log_last_seen();  // written by close(): a clean restart shows exactly this state
+    writer.close();
     util::log_info("stopped");
     return 0;
 }

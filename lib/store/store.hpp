@@ -10,9 +10,16 @@
 // happens on every request, stays a reader.
 //
 // Every change reads the time from the Clock while holding the lock, so updated_at follows the
-// order in which changes were applied.
+// order in which changes were applied, and sends one record to the ChangeLog (the journal)
+// under the same lock, so that the journal's order is the order of application. A change is
+// computed on a copy, logged, then applied: when the log has failed the change is refused
+// (journal_failed) and nothing is applied. The caller answers only once the record is durable
+// (Committed::sequence).
 #pragma once
 
+#include "journal/change.hpp"
+#include "journal/change_log.hpp"
+#include "journal/snapshot.hpp"
 #include "model/agent.hpp"
 #include "model/errc.hpp"
 #include "model/task.hpp"
@@ -65,6 +72,13 @@ struct NewTask {
     std::uint32_t lease_seconds = model::kDefaultLeaseSeconds;
 };
 
+// A change's result and the sequence number of its journal record (0: nothing was logged).
+template <class T>
+struct Committed {
+    T value;
+    std::uint64_t sequence = 0;
+};
+
 struct UuidHash {
     std::size_t operator()(const Uuid& id) const noexcept {
         std::uint64_t a, b;
@@ -84,24 +98,24 @@ struct TokenHashHash {
 
 class Store {
 public:
-    explicit Store(const model::Clock& clock) : clock_(clock) {}
+    Store(const model::Clock& clock, journal::ChangeLog& log) : clock_(clock), log_(log) {}
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
     // --- tasks ---
-    model::Task create_task(NewTask input);
+    model::Result<Committed<model::Task>> create_task(NewTask input);
     std::optional<model::Task> find_task(const Uuid& id) const;
 
     // PATCH per the transition table. not_found when there is no such task; an agent's request
     // for a task outside its scope (another tenant's) is not_found too, so that existence does
     // not leak. conflict / lease_lost when the table refuses.
     // `agent` is who asks; nullopt means the admin.
-    model::Result<model::Task> patch_task(const Uuid& id, const model::Patch& patch,
-                                          const std::optional<model::Agent>& agent);
+    model::Result<Committed<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
+                                                     const std::optional<model::Agent>& agent);
 
     // Claims the oldest pending task that `agent` may take; nullopt when there is none.
     // unauthorized when the agent has been deleted since it authenticated.
-    model::Result<std::optional<model::Task>> claim(const model::Agent& agent);
+    model::Result<Committed<std::optional<model::Task>>> claim(const model::Agent& agent);
 
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, starting strictly
     // after `after` (in that order). Returns true when more matching tasks remain. `visit` runs
@@ -112,17 +126,36 @@ public:
     std::size_t task_count() const;
     std::array<std::size_t, 4> task_count_by_status() const;
 
+    // Drops completed and failed tasks last changed before `cutoff` (--retain), at most `max`
+    // of them, with one tasks_purged record; returns how many.
+    Committed<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
+
     // --- agents ---
-    model::Agent register_agent(std::string name, std::optional<Uuid> tenant_id, const model::TokenHash& token_hash);
+    model::Result<Committed<model::Agent>> register_agent(std::string name, std::optional<Uuid> tenant_id,
+                                                          const model::TokenHash& token_hash);
     std::optional<model::Agent> find_agent(const Uuid& id) const;
     std::vector<model::Agent> list_agents() const;  // newest first
 
-    // The agent whose token hashes to `token_hash`; marks it seen now.
+    // The agent whose token hashes to `token_hash`; marks it seen now. last_seen_at is logged
+    // at most once a second per agent, and not waited for: it is a hint.
     std::optional<model::Agent> authenticate_agent(const model::TokenHash& token_hash);
 
     // Removes the agent (its token stops working at once) and releases its running tasks as a
-    // lost lease would ("agent deleted"). not_found when there is no such agent.
-    model::Result<void> delete_agent(const Uuid& id);
+    // lost lease would ("agent deleted"), all in one record; the value is how many tasks it
+    // released. not_found when there is no such agent.
+    model::Result<Committed<std::size_t>> delete_agent(const Uuid& id);
+
+    // Logs the last_seen_at of every agent seen since its value was last logged; returns the
+    // sequence number to wait for (0: nothing to log). At a clean stop, so that a restart
+    // shows exactly what the stopped server showed.
+    std::uint64_t log_last_seen();
+
+    // --- durability ---
+    // Applies a change read back from disk by recovery. Call before serving.
+    void apply(const journal::Change& change);
+    // The whole state and the sequence number it corresponds to, copied under the shared lock
+    // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held.
+    journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
     using KeySet = std::set<TaskKey>;
@@ -133,6 +166,7 @@ private:
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
         std::atomic<std::int64_t> last_seen_us{0};  // 0: never
+        std::atomic<std::int64_t> last_logged_us{0};
     };
 
     static std::size_t slot(model::Status s) { return static_cast<std::size_t>(s); }
@@ -141,8 +175,13 @@ private:
     const KeySet& narrowest_index(const TaskFilter& filter) const;
     static bool matches(const model::Task& t, const TaskFilter& filter);
     model::Agent snapshot(const AgentEntry& entry) const;
+    model::Result<void> check_log() const;
+    // Replaces the stored task `id` with `changed` (same id), keeping the indices right.
+    void replace_task(model::Task& stored, model::Task changed);
+    void apply_state(const journal::TaskState& state);
 
     const model::Clock& clock_;
+    journal::ChangeLog& log_;
     mutable std::shared_mutex mutex_;
     boost::unordered_flat_map<Uuid, model::Task, UuidHash> tasks_;
     KeySet all_;

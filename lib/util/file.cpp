@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <string>
 #include <unistd.h>
@@ -20,6 +21,21 @@ struct Fd {
 };
 
 }  // namespace
+
+boost::system::result<DirectoryLock> DirectoryLock::acquire(const std::filesystem::path& dir) {
+    const int fd = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return last_error();
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const auto ec = last_error();
+        ::close(fd);
+        return ec;
+    }
+    return DirectoryLock(fd);
+}
+
+DirectoryLock::~DirectoryLock() {
+    if (fd_ >= 0) ::close(fd_);
+}
 
 boost::system::result<void> fsync_directory(const std::filesystem::path& dir) {
     Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};

@@ -19,4 +19,18 @@ boost::system::result<void> write_file_atomic(const std::filesystem::path& path,
 // fsync of a directory, so that entries created, renamed or removed in it are durable.
 boost::system::result<void> fsync_directory(const std::filesystem::path& dir);
 
+// An exclusive lock on <dir>/LOCK (flock), held while the object lives: two processes writing
+// one journal would interleave their records.
+class DirectoryLock {
+public:
+    static boost::system::result<DirectoryLock> acquire(const std::filesystem::path& dir);
+    DirectoryLock(DirectoryLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    DirectoryLock& operator=(DirectoryLock&&) = delete;
+    ~DirectoryLock();
+
+private:
+    explicit DirectoryLock(int fd) : fd_(fd) {}
+    int fd_;
+};
+
 }  // namespace taskd::util

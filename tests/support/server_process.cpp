@@ -98,6 +98,12 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
         kill();
         throw std::runtime_error("taskd did not start; its output:\n" + text);
     }
+    // It serves only /healthz and /readyz until its state is recovered from disk.
+    if (!wait_for_log("ready: ")) {
+        const std::string text = log();
+        kill();
+        throw std::runtime_error("taskd did not become ready; its output:\n" + text);
+    }
     std::lock_guard lock(mutex_);
     // "listening on http://127.0.0.1:PORT ..." or "http://[::1]:PORT ..."
     const auto at = log_.find(marker) + marker.size();

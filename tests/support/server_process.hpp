@@ -2,7 +2,8 @@
 //
 // start() runs `taskd --listen 127.0.0.1:0 --data-dir <dir> <args...>` (no --listen of its own
 // when `args` has one) and waits until the server logs the address it listens on (an event, not
-// a sleep). Everything the server logs is kept for assertions. Every wait is bounded, so that a
+// a sleep), then until it is ready (recovered from disk). Everything the server logs is kept
+// for assertions. Every wait is bounded, so that a
 // server that never answers fails a test instead of hanging it. The destructor kills a server
 // still running.
 #pragma once

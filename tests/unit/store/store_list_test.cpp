@@ -70,7 +70,7 @@ struct Generated : test::StoreFixture {
             switch (pick(4)) {
                 case 0: break;
                 case 1: BOOST_TEST_REQUIRE(admin_patch(id, Status::completed).has_value()); break;
-                case 2: BOOST_TEST_REQUIRE(store.patch_task(id, {Status::failed, {}}, holder).has_value()); break;
+                case 2: BOOST_TEST_REQUIRE(patch(id, {Status::failed, {}}, holder).has_value()); break;
                 default: BOOST_TEST_REQUIRE(admin_patch(id, Status::failed).has_value()); break;
             }
         }
@@ -86,7 +86,7 @@ struct Generated : test::StoreFixture {
     void claims(int n) {
         for (int i = 0; i < n; ++i) {
             tick();
-            BOOST_TEST_REQUIRE(store.claim(agents[pick(agents.size())]).has_value());
+            BOOST_TEST_REQUIRE(claim(agents[pick(agents.size())]).has_value());
         }
     }
 

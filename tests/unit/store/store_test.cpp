@@ -35,8 +35,8 @@ std::vector<std::string> claim_all(store::Store& s, const model::Agent& agent) {
     for (;;) {
         auto claimed = s.claim(agent);
         BOOST_TEST_REQUIRE(claimed.has_value());
-        if (!*claimed) return texts(out);
-        out.push_back((*claimed)->id);
+        if (!claimed->value) return texts(out);
+        out.push_back(claimed->value->id);
     }
 }
 
@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(claims_oldest_first_per_tenant) {
     }
     const auto agent_a = agent(kTenantA);
     const auto agent_b = agent(kTenantB);
-    const auto first_b = store.claim(agent_b);
+    const auto first_b = claim(agent_b);
     BOOST_TEST_REQUIRE(first_b.has_value());
     BOOST_TEST_REQUIRE(first_b->has_value());
     BOOST_TEST(((*first_b)->id == b[0]));
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(claims_oldest_first_per_tenant) {
 BOOST_AUTO_TEST_CASE(tenant_agent_never_claims_another_tenant) {
     create(kTenantB);
     const auto agent_a = agent(kTenantA);
-    const auto none = store.claim(agent_a);
+    const auto none = claim(agent_a);
     BOOST_TEST_REQUIRE(none.has_value());
     BOOST_TEST(!none->has_value());
     BOOST_TEST(store.task_count_by_status()[slot(Status::pending)] == 1u);
@@ -138,18 +138,18 @@ BOOST_AUTO_TEST_CASE(requeued_task_keeps_its_queue_position) {
     tick();
     const auto second = create(kTenantA);
     const auto worker = agent(kTenantA);
-    BOOST_TEST_REQUIRE(store.claim(worker).value()->id == first.id);
+    BOOST_TEST_REQUIRE(claim(worker).value()->id == first.id);
     BOOST_TEST(admin_patch(first.id, Status::failed).has_value());
     BOOST_TEST(admin_patch(first.id, Status::pending).has_value());
-    BOOST_TEST((store.claim(worker).value()->id == first.id));
-    BOOST_TEST((store.claim(worker).value()->id == second.id));
+    BOOST_TEST((claim(worker).value()->id == first.id));
+    BOOST_TEST((claim(worker).value()->id == second.id));
 }
 
 BOOST_AUTO_TEST_CASE(claim_by_deleted_agent_is_unauthorized) {
     create(kTenantA);
     const auto worker = agent(kTenantA);
     BOOST_TEST(store.delete_agent(worker.id).has_value());
-    const auto r = store.claim(worker);
+    const auto r = claim(worker);
     BOOST_TEST_REQUIRE(r.has_error());
     BOOST_TEST((r.error().code == Errc::unauthorized));
     BOOST_TEST(store.task_count_by_status()[slot(Status::pending)] == 1u);
@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(patch_unknown_or_out_of_scope_is_not_found) {
     BOOST_TEST(r.error().detail == "Task " + model::to_string(unknown) + " not found");
 
     const auto outsider = agent(kTenantB);
-    const auto hidden = store.patch_task(t.id, model::Patch{Status::completed, {}}, outsider);
+    const auto hidden = patch(t.id, model::Patch{Status::completed, {}}, outsider);
     BOOST_TEST_REQUIRE(hidden.has_error());
     BOOST_TEST((hidden.error().code == Errc::not_found));
     BOOST_TEST(hidden.error().detail == "Task " + model::to_string(t.id) + " not found");
@@ -181,10 +181,10 @@ BOOST_AUTO_TEST_CASE(patch_conflict_and_lease_lost) {
     BOOST_TEST_REQUIRE(conflict.has_error());
     BOOST_TEST((conflict.error().code == Errc::conflict));
 
-    BOOST_TEST_REQUIRE(store.claim(holder).value().has_value());
+    BOOST_TEST_REQUIRE(claim(holder).value().has_value());
     for (const auto& who : {late, shared}) {
         BOOST_TEST_CONTEXT("agent " << who.name) {
-            const auto lost = store.patch_task(t.id, model::Patch{Status::completed, {}}, who);
+            const auto lost = patch(t.id, model::Patch{Status::completed, {}}, who);
             BOOST_TEST_REQUIRE(lost.has_error());
             BOOST_TEST((lost.error().code == Errc::lease_lost));
         }
@@ -193,15 +193,15 @@ BOOST_AUTO_TEST_CASE(patch_conflict_and_lease_lost) {
     BOOST_TEST((task(t.id).agent_id == holder.id));
 
     tick(seconds{10});
-    const auto beat = store.patch_task(t.id, model::Patch{std::nullopt, model::make_json_text(R"({"p":1})")}, holder);
+    const auto beat = patch(t.id, model::Patch{std::nullopt, model::make_json_text(R"({"p":1})")}, holder);
     BOOST_TEST_REQUIRE(beat.has_value());
     BOOST_TEST((beat->lease_expires_at == clock.now() + seconds{60}));
     BOOST_TEST((beat->updated_at == clock.now()));
     BOOST_TEST(*task(t.id).result == R"({"p":1})");
 
-    const auto done = store.patch_task(t.id, model::Patch{Status::completed, {}}, holder);
+    const auto done = patch(t.id, model::Patch{Status::completed, {}}, holder);
     BOOST_TEST_REQUIRE(done.has_value());
-    const auto again = store.patch_task(t.id, model::Patch{Status::failed, {}}, holder);
+    const auto again = patch(t.id, model::Patch{Status::failed, {}}, holder);
     BOOST_TEST_REQUIRE(again.has_error());
     BOOST_TEST((again.error().code == Errc::lease_lost));
     BOOST_TEST((task(t.id).status == Status::completed));
@@ -218,10 +218,10 @@ BOOST_AUTO_TEST_CASE(indices_follow_status_changes) {
     using Counts = std::array<std::size_t, 4>;  // pending, running, completed, failed
 
     BOOST_TEST((counts() == Counts{6, 0, 0, 0}));
-    for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(store.claim(worker).value().has_value());
+    for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(claim(worker).value().has_value());
     BOOST_TEST((counts() == Counts{3, 3, 0, 0}));
     BOOST_TEST(admin_patch(ids[0], Status::completed).has_value());
-    BOOST_TEST(store.patch_task(ids[1], model::Patch{Status::failed, {}}, worker).has_value());
+    BOOST_TEST(patch(ids[1], model::Patch{Status::failed, {}}, worker).has_value());
     BOOST_TEST(admin_patch(ids[5], Status::failed).has_value());  // cancel
     BOOST_TEST((counts() == Counts{2, 1, 1, 2}));
     BOOST_TEST(admin_patch(ids[1], Status::pending).has_value());  // re-queue
@@ -260,8 +260,8 @@ BOOST_AUTO_TEST_CASE(delete_agent_releases_its_running_tasks) {
     tick();
     const auto worker = agent(kTenantA);
     const auto other = agent(kTenantA);
-    for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(store.claim(worker).value().has_value());
-    BOOST_TEST(store.patch_task(finished.id, model::Patch{Status::completed, {}}, worker).has_value());
+    for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(claim(worker).value().has_value());
+    BOOST_TEST(patch(finished.id, model::Patch{Status::completed, {}}, worker).has_value());
     tick(seconds{5});
 
     BOOST_TEST_REQUIRE(store.delete_agent(worker.id).has_value());
@@ -283,7 +283,7 @@ BOOST_AUTO_TEST_CASE(delete_agent_releases_its_running_tasks) {
     BOOST_TEST(!store.find_agent(worker.id).has_value());
     BOOST_TEST((store.task_count_by_status() == std::array<std::size_t, 4>{1, 0, 1, 1}));
 
-    const auto reclaimed = store.claim(other);
+    const auto reclaimed = claim(other);
     BOOST_TEST_REQUIRE(reclaimed.value().has_value());
     BOOST_TEST(((*reclaimed)->id == retry.id));
     BOOST_TEST((*reclaimed)->attempts == 2u);

@@ -1,0 +1,47 @@
+#include "server/check_data.hpp"
+
+#include "journal/change_log.hpp"
+#include "journal/recovery.hpp"
+#include "store/store.hpp"
+
+namespace taskd::server {
+
+int check_data(const std::filesystem::path& dir, std::ostream& out) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        out << "taskd: --check-data " << dir.string() << ": not a directory\n";
+        return 2;
+    }
+    auto storage = journal::make_posix_storage(dir);
+    model::SystemClock clock;
+    journal::MemoryLog unused;
+    store::Store store(clock, unused);
+    auto report = journal::recover(*storage, journal::RecoverMode::strict, true,
+                                   [&](const journal::Change& change) { store.apply(change); });
+    out << "data directory: " << dir.string() << "\n";
+    if (!report) {
+        out << "DAMAGE: " << report.error().message << "\n";
+        return 2;
+    }
+    if (report->snapshot_file.empty()) out << "snapshot: none\n";
+    else
+        out << "snapshot: " << report->snapshot_file << " (after record " << report->snapshot_sequence << ": "
+            << report->snapshot_agents << " agents, " << report->snapshot_tasks << " tasks)\n";
+    out << "segments: " << report->segments.size() << "\n";
+    for (const auto& name : report->segments) out << "  " << name << "\n";
+    out << "records replayed: " << report->records_replayed << "\n";
+    for (const auto& [type, count] : report->replayed_by_type) out << "  " << journal::to_string(type) << ": " << count << "\n";
+    out << "last record: " << report->last_sequence << "\n";
+    const auto counts = store.task_count_by_status();
+    out << "tasks: " << store.task_count() << " (pending " << counts[0] << ", running " << counts[1] << ", completed "
+        << counts[2] << ", failed " << counts[3] << ")\n";
+    out << "agents: " << store.list_agents().size() << "\n";
+    if (report->cuts.empty()) {
+        out << "damage: none\n";
+        return 0;
+    }
+    for (const auto& cut : report->cuts) out << "damage: " << cut << "\n";
+    return 1;
+}
+
+}  // namespace taskd::server

@@ -1,0 +1,97 @@
+#include "server/maintenance.hpp"
+
+#include "journal/snapshot.hpp"
+#include "util/log.hpp"
+
+namespace taskd::server {
+namespace {
+
+// One tasks_purged record drops at most this many tasks, so that a purge holds the store's
+// lock briefly; a backlog is worked off over several rounds.
+constexpr std::size_t kPurgeBatch = 10'000;
+
+double millis_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Maintenance::Maintenance(store::Store& store, journal::Writer& writer, journal::Storage& storage,
+                         const model::Clock& clock, MaintenanceConfig config, std::uint64_t recovered_sequence)
+    : store_(store),
+      writer_(writer),
+      storage_(storage),
+      clock_(clock),
+      config_(config),
+      last_snapshot_sequence_(recovered_sequence) {}
+
+Maintenance::~Maintenance() { stop(); }
+
+void Maintenance::start() {
+    bytes_at_last_snapshot_ = writer_.stats().bytes;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Maintenance::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Maintenance::run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, config_.interval, [this] { return stopping_; })) {
+        lock.unlock();
+        if (writer_.healthy()) {
+            purge();
+            snapshot_if_due();
+        }
+        lock.lock();
+    }
+}
+
+void Maintenance::purge() {
+    const auto cutoff = clock_.now() - std::chrono::duration_cast<std::chrono::microseconds>(config_.retain);
+    for (;;) {
+        const auto purged = store_.purge_finished(cutoff, kPurgeBatch);
+        if (purged.value == 0) return;
+        if (!writer_.wait_until_durable(purged.sequence)) return;
+        util::log_info("retention: dropped " + std::to_string(purged.value) + " finished tasks older than --retain");
+        if (purged.value < kPurgeBatch) return;
+    }
+}
+
+void Maintenance::snapshot_if_due() {
+    const std::uint64_t records = writer_.last_sequence() - last_snapshot_sequence_;
+    const std::uint64_t bytes = writer_.stats().bytes - bytes_at_last_snapshot_;
+    if (records == 0 || (records < config_.snapshot_every_records && bytes < config_.snapshot_every_bytes)) return;
+
+    const auto capture_start = std::chrono::steady_clock::now();
+    journal::SnapshotData data = store_.capture([this](std::uint64_t sequence) { writer_.rotate_at(sequence + 1); });
+    const double pause_ms = millis_since(capture_start);
+
+    // The snapshot must not hold a change the journal might still lose.
+    if (!writer_.wait_until_durable(data.sequence)) return;
+    const auto write_start = std::chrono::steady_clock::now();
+    auto written = journal::write_snapshot(storage_, data);
+    if (!written) {
+        util::log_error("snapshot at record " + std::to_string(data.sequence) + " failed: " + written.error().message() +
+                        "; the journal keeps everything, will retry");
+        return;
+    }
+    last_snapshot_sequence_ = data.sequence;
+    bytes_at_last_snapshot_ = writer_.stats().bytes;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "snapshot at record %llu: %zu tasks, %zu agents, %llu bytes; writers paused %.1f ms, written in "
+                  "%.1f ms; removed %zu segments",
+                  static_cast<unsigned long long>(data.sequence), data.tasks.size(), data.agents.size(),
+                  static_cast<unsigned long long>(written->bytes), pause_ms, millis_since(write_start),
+                  written->segments_removed);
+    util::log_info(line);
+}
+
+}  // namespace taskd::server

@@ -1,0 +1,57 @@
+// Maintenance: the server's background upkeep, on a thread of its own (never a request's).
+//
+// - Snapshots: once --snapshot-every-records records or --snapshot-every-bytes bytes have been
+//   journaled since the last one, capture the state (a pause for writers, measured and logged),
+//   wait until the journal holds everything the capture includes, write the snapshot, and let
+//   it remove the segments it covers.
+// - Retention: drop completed and failed tasks older than --retain.
+#pragma once
+
+#include "journal/storage.hpp"
+#include "journal/writer.hpp"
+#include "model/time.hpp"
+#include "store/store.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace taskd::server {
+
+struct MaintenanceConfig {
+    std::uint64_t snapshot_every_records = 500'000;
+    std::uint64_t snapshot_every_bytes = 256ull << 20;
+    std::chrono::milliseconds retain{std::chrono::hours{24 * 7}};
+    std::chrono::milliseconds interval{std::chrono::seconds{1}};  // how often to look
+};
+
+class Maintenance {
+public:
+    Maintenance(store::Store& store, journal::Writer& writer, journal::Storage& storage, const model::Clock& clock,
+                MaintenanceConfig config, std::uint64_t recovered_sequence);
+    ~Maintenance();
+    void start();
+    void stop();
+
+private:
+    void run();
+    void snapshot_if_due();
+    void purge();
+
+    store::Store& store_;
+    journal::Writer& writer_;
+    journal::Storage& storage_;
+    const model::Clock& clock_;
+    const MaintenanceConfig config_;
+    std::uint64_t last_snapshot_sequence_;
+    std::uint64_t bytes_at_last_snapshot_ = 0;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace taskd::server
