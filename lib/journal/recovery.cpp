@@ -124,7 +124,7 @@ std::optional<RecoveryError> Recovery::load_snapshot(const std::string& name, st
         } else {
             return RecoveryError{"snapshot " + at(name, offset) + " holds a journal record" + refuse};
         }
-        if (!ended) apply_(*change);
+        if (!ended) apply_(std::move(*change));
         offset += r.size;
         ++next;
     }
@@ -191,7 +191,9 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
         RecordView r;
         const auto result = parse_record(data.subspan(offset), r);
         if (result != ParseResult::ok || r.sequence != next) {
-            const bool torn = last && !valid_record_after(data, offset + 1);
+            // Only a cut or garbled record can come from a write that died; a whole valid record
+            // in the wrong place cannot.
+            const bool torn = last && result != ParseResult::ok && !valid_record_after(data, offset + 1);
             const std::string what = result == ParseResult::truncated ? "record cut short"
                                      : result == ParseResult::corrupt ? "bad checksum, length or type"
                                                                       : "out-of-order sequence number " +
@@ -202,7 +204,7 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
             auto change = decode_change(r.type, r.payload);
             if (!change || static_cast<std::uint8_t>(r.type) >= static_cast<std::uint8_t>(RecordType::snapshot_agent))
                 return damage(name, offset, data.size(), false, "unreadable record payload");
-            apply_(*change);
+            apply_(std::move(*change));
             ++report_.records_replayed;
             ++report_.replayed_by_type[r.type];
             expected_ = r.sequence + 1;
