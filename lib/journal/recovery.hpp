@@ -43,7 +43,8 @@ struct RecoveryError {
     std::string message;  // names the file and offset, and the override flag where one exists
 };
 
-using ApplyChange = std::function<void(const Change&)>;
+// Called once per change, in order; the change may be moved from.
+using ApplyChange = std::function<void(Change&&)>;
 
 boost::system::result<RecoveryReport, RecoveryError> recover(Storage& storage, RecoverMode mode, bool read_only,
                                                              const ApplyChange& apply);

@@ -64,7 +64,7 @@ IoResult<SnapshotStats> write_snapshot(Storage& storage, const SnapshotData& dat
         if (auto ok = flush(false); !ok) return ok.error();
     }
     for (const auto& t : data.tasks) {
-        append_record(buffer, RecordType::snapshot_task, ++sequence, encode_snapshot_task(t.task, t.idempotency_key));
+        append_record(buffer, RecordType::snapshot_task, ++sequence, encode_snapshot_task(*t.task, t.idempotency_key));
         if (auto ok = flush(false); !ok) return ok.error();
     }
     append_record(buffer, RecordType::snapshot_end, ++sequence, encode_snapshot_end(data.agents.size(), data.tasks.size()));

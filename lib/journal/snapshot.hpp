@@ -11,7 +11,9 @@
 #include "model/agent.hpp"
 #include "model/task.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,12 +21,13 @@
 namespace taskd::journal {
 
 struct SnapshotTask {
-    model::Task task;
+    std::shared_ptr<const model::Task> task;  // a task version is immutable: shared, not copied
     std::optional<std::string> idempotency_key;
 };
 
 struct SnapshotData {
     std::uint64_t sequence = 0;  // the state after this record
+    std::chrono::microseconds pause{};  // how long the capture held writers off
     std::vector<model::Agent> agents;
     std::vector<SnapshotTask> tasks;
 };

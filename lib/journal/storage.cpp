@@ -71,7 +71,9 @@ public:
             ::close(fd);
             return FileContents{};
         }
-        void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        // MAP_POPULATE: one pass of read-ahead instead of a page fault per 4 KiB, which in a VM
+        // cost more than recovery itself.
+        void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         const auto ec = last_error();
         ::close(fd);
         if (data == MAP_FAILED) return ec;

@@ -17,7 +17,7 @@ int check_data(const std::filesystem::path& dir, std::ostream& out) {
     journal::MemoryLog unused;
     store::Store store(clock, unused);
     auto report = journal::recover(*storage, journal::RecoverMode::strict, true,
-                                   [&](const journal::Change& change) { store.apply(change); });
+                                   [&](journal::Change&& change) { store.apply(std::move(change)); });
     out << "data directory: " << dir.string() << "\n";
     if (!report) {
         out << "DAMAGE: " << report.error().message << "\n";

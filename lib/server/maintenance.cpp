@@ -69,9 +69,8 @@ void Maintenance::snapshot_if_due() {
     const std::uint64_t bytes = writer_.stats().bytes - bytes_at_last_snapshot_;
     if (records == 0 || (records < config_.snapshot_every_records && bytes < config_.snapshot_every_bytes)) return;
 
-    const auto capture_start = std::chrono::steady_clock::now();
     journal::SnapshotData data = store_.capture([this](std::uint64_t sequence) { writer_.rotate_at(sequence + 1); });
-    const double pause_ms = millis_since(capture_start);
+    const double pause_ms = static_cast<double>(data.pause.count()) / 1000.0;
 
     // The snapshot must not hold a change the journal might still lose.
     if (!writer_.wait_until_durable(data.sequence)) return;

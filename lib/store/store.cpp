@@ -21,10 +21,26 @@ void Store::index_insert(const Task& t) {
     all_.insert(all_.end(), key);
     auto& by_status = by_status_[slot(t.status)];
     by_status.insert(by_status.end(), key);
-    TenantIndex& tenant = by_tenant_[t.tenant_id];
+    TenantIndex& tenant = by_tenant_.try_emplace(t.tenant_id, &pool_).first->second;
     tenant.all.insert(tenant.all.end(), key);
     tenant.by_status[slot(t.status)].insert(tenant.by_status[slot(t.status)].end(), key);
-    if (t.agent_id) by_agent_[*t.agent_id].insert(key);
+    if (t.agent_id) agent_index(*t.agent_id).insert(key);
+}
+
+Store::KeySet& Store::agent_index(const Uuid& agent) {
+    return by_agent_.try_emplace(agent, &pool_).first->second;
+}
+
+void Store::insert_task(TaskPtr task) {
+    index_insert(*task);
+    tasks_.emplace(task->id, std::move(task));
+}
+
+void Store::erase_task(const Uuid& id) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return;
+    index_erase(*it->second);
+    tasks_.erase(it);
 }
 
 void Store::index_erase(const Task& t) {
@@ -46,14 +62,11 @@ void Store::index_erase(const Task& t) {
     }
 }
 
-void Store::replace_task(Task& stored, Task changed) {
-    if (stored.status != changed.status || stored.agent_id != changed.agent_id) {
-        index_erase(stored);
-        stored = std::move(changed);
-        index_insert(stored);
-    } else {
-        stored = std::move(changed);
-    }
+void Store::replace_task(TaskPtr& stored, Task changed) {
+    const bool reindex = stored->status != changed.status || stored->agent_id != changed.agent_id;
+    if (reindex) index_erase(*stored);
+    stored = std::make_shared<const Task>(std::move(changed));
+    if (reindex) index_insert(*stored);
 }
 
 model::Result<void> Store::check_log() const {
@@ -74,8 +87,7 @@ model::Result<Committed<Task>> Store::create_task(NewTask input) {
     t.max_attempts = input.max_attempts;
     t.lease_seconds = input.lease_seconds;
     const std::uint64_t sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, std::nullopt));
-    index_insert(t);
-    tasks_.emplace(t.id, t);
+    insert_task(std::make_shared<const Task>(t));
     return Committed<Task>{std::move(t), sequence};
 }
 
@@ -83,16 +95,16 @@ std::optional<Task> Store::find_task(const Uuid& id) const {
     std::shared_lock lock(mutex_);
     auto it = tasks_.find(id);
     if (it == tasks_.end()) return std::nullopt;
-    return it->second;
+    return *it->second;
 }
 
 model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
                                                  const std::optional<model::Agent>& agent) {
     std::unique_lock lock(mutex_);
     auto it = tasks_.find(id);
-    if (it == tasks_.end() || (agent && !model::in_scope(*agent, it->second.tenant_id)))
+    if (it == tasks_.end() || (agent && !model::in_scope(*agent, it->second->tenant_id)))
         return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
-    Task changed = it->second;
+    Task changed = *it->second;
     const auto actor = agent ? model::Actor::make_agent(agent->id) : model::Actor::make_admin();
     if (auto applied = model::apply_patch(changed, patch, actor, clock_.now()); !applied) return applied.error();
     if (auto ok = check_log(); !ok) return ok.error();
@@ -112,8 +124,8 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
     }
     if (pending->empty()) return Committed<std::optional<Task>>{};
     if (auto ok = check_log(); !ok) return ok.error();
-    Task& stored = tasks_.find(pending->begin()->id)->second;
-    Task changed = stored;
+    TaskPtr& stored = tasks_.find(pending->begin()->id)->second;
+    Task changed = *stored;
     model::apply_claim(changed, agent.id, clock_.now());
     const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
     replace_task(stored, changed);
@@ -149,7 +161,7 @@ bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& a
     std::size_t visited = 0;
     while (it != index.begin()) {
         --it;
-        const Task& t = tasks_.find(it->id)->second;
+        const Task& t = *tasks_.find(it->id)->second;
         if (!matches(t, filter)) continue;
         if (visited == limit) return true;
         visit(t);
@@ -180,16 +192,12 @@ Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_
     for (Status s : {Status::completed, Status::failed}) {
         for (const TaskKey& key : by_status_[slot(s)]) {
             if (key.created_us >= cutoff_us || due.size() == max) break;
-            if (tasks_.find(key.id)->second.updated_at < cutoff) due.push_back(key.id);
+            if (tasks_.find(key.id)->second->updated_at < cutoff) due.push_back(key.id);
         }
     }
     if (due.empty()) return {};
     const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(clock_.now(), due));
-    for (const Uuid& id : due) {
-        auto it = tasks_.find(id);
-        index_erase(it->second);
-        tasks_.erase(it);
-    }
+    for (const Uuid& id : due) erase_task(id);
     return Committed<std::size_t>{due.size(), sequence};
 }
 
@@ -266,7 +274,7 @@ model::Result<Committed<std::size_t>> Store::delete_agent(const Uuid& id) {
     if (auto held = by_agent_.find(id); held != by_agent_.end()) {
         const auto now = clock_.now();
         for (const TaskKey& key : held->second) {
-            Task t = tasks_.find(key.id)->second;
+            Task t = *tasks_.find(key.id)->second;
             if (t.status != Status::running) continue;
             model::apply_release(t, "agent deleted", now);
             released.push_back(std::move(t));
@@ -298,21 +306,20 @@ std::uint64_t Store::log_last_seen() {
 void Store::apply_state(const journal::TaskState& state) {
     auto it = tasks_.find(state.id);
     // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (it == tasks_.end() || state.version <= it->second.version) return;
-    Task changed = it->second;
+    if (it == tasks_.end() || state.version <= it->second->version) return;
+    Task changed = *it->second;
     journal::apply_state(changed, state);
     replace_task(it->second, std::move(changed));
 }
 
-void Store::apply(const journal::Change& change) {
+void Store::apply(journal::Change change) {
     std::unique_lock lock(mutex_);
     std::visit(
-        [&](const auto& c) {
+        [&](auto& c) {
             using C = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<C, journal::TaskCreated>) {
                 if (tasks_.contains(c.task.id)) return;
-                index_insert(c.task);
-                tasks_.emplace(c.task.id, c.task);
+                insert_task(std::make_shared<const Task>(std::move(c.task)));
             } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
                 apply_state(c.state);
             } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
@@ -329,12 +336,7 @@ void Store::apply(const journal::Change& change) {
                 }
                 for (const auto& state : c.released) apply_state(state);
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                for (const Uuid& id : c.ids) {
-                    if (auto it = tasks_.find(id); it != tasks_.end()) {
-                        index_erase(it->second);
-                        tasks_.erase(it);
-                    }
-                }
+                for (const Uuid& id : c.ids) erase_task(id);
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
                 if (auto it = agents_.find(c.id); it != agents_.end()) {
                     auto& seen = it->second->last_seen_us;
@@ -347,14 +349,22 @@ void Store::apply(const journal::Change& change) {
 
 journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
     journal::SnapshotData data;
-    std::shared_lock lock(mutex_);
-    data.sequence = log_.last_sequence();
-    under_lock(data.sequence);
-    data.agents.reserve(agents_.size());
-    for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
-    data.tasks.reserve(tasks_.size());
+    {
+        // Writers wait while this runs: copy pointers in table order, nothing more.
+        const auto start = std::chrono::steady_clock::now();
+        std::shared_lock lock(mutex_);
+        data.sequence = log_.last_sequence();
+        under_lock(data.sequence);
+        data.agents.reserve(agents_.size());
+        for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
+        data.tasks.reserve(tasks_.size());
+        for (const auto& [id, task] : tasks_) data.tasks.push_back({task, std::nullopt});
+        data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    }
     // In created_at order, so that recovery appends to every index at its end.
-    for (const TaskKey& key : all_) data.tasks.push_back({tasks_.find(key.id)->second, std::nullopt});
+    std::sort(data.tasks.begin(), data.tasks.end(), [](const journal::SnapshotTask& a, const journal::SnapshotTask& b) {
+        return key_of(*a.task) < key_of(*b.task);
+    });
     return data;
 }
 

@@ -32,6 +32,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <set>
 #include <shared_mutex>
@@ -152,17 +153,25 @@ public:
 
     // --- durability ---
     // Applies a change read back from disk by recovery. Call before serving.
-    void apply(const journal::Change& change);
+    void apply(journal::Change change);
     // The whole state and the sequence number it corresponds to, copied under the shared lock
     // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held.
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    using KeySet = std::set<TaskKey>;
+    // Index nodes come from one pool (every index changes under the exclusive lock, so an
+    // unsynchronized pool will do): a task sits in four or five sets, and the general-purpose
+    // allocator made their nodes the largest cost of recovery.
+    using KeySet = std::pmr::set<TaskKey>;
     struct TenantIndex {
+        explicit TenantIndex(std::pmr::memory_resource* pool)
+            : all(pool), by_status{KeySet(pool), KeySet(pool), KeySet(pool), KeySet(pool)} {}
         KeySet all;
         std::array<KeySet, 4> by_status;
     };
+    // Tasks are immutable versions: a change stores a new one. A reader copies a pointer, and a
+    // snapshot's capture copies pointers, not tasks.
+    using TaskPtr = std::shared_ptr<const model::Task>;
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
         std::atomic<std::int64_t> last_seen_us{0};  // 0: never
@@ -176,21 +185,25 @@ private:
     static bool matches(const model::Task& t, const TaskFilter& filter);
     model::Agent snapshot(const AgentEntry& entry) const;
     model::Result<void> check_log() const;
-    // Replaces the stored task `id` with `changed` (same id), keeping the indices right.
-    void replace_task(model::Task& stored, model::Task changed);
+    // Replaces the stored version of `changed.id` with `changed`, keeping the indices right.
+    void replace_task(TaskPtr& stored, model::Task changed);
+    void insert_task(TaskPtr task);
+    void erase_task(const Uuid& id);
+    KeySet& agent_index(const Uuid& agent);
     void apply_state(const journal::TaskState& state);
 
     const model::Clock& clock_;
     journal::ChangeLog& log_;
     mutable std::shared_mutex mutex_;
-    boost::unordered_flat_map<Uuid, model::Task, UuidHash> tasks_;
-    KeySet all_;
-    std::array<KeySet, 4> by_status_;
+    std::pmr::unsynchronized_pool_resource pool_;
+    boost::unordered_flat_map<Uuid, TaskPtr, UuidHash> tasks_;
+    KeySet all_{&pool_};
+    std::array<KeySet, 4> by_status_{KeySet(&pool_), KeySet(&pool_), KeySet(&pool_), KeySet(&pool_)};
     std::unordered_map<Uuid, TenantIndex, UuidHash> by_tenant_;
     std::unordered_map<Uuid, KeySet, UuidHash> by_agent_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
     boost::unordered_flat_map<model::TokenHash, Uuid, TokenHashHash> agent_by_token_;
-    const KeySet empty_;
+    const KeySet empty_{&pool_};
 };
 
 }  // namespace taskd::store
