@@ -21,10 +21,16 @@ std::optional<std::uint64_t> parse_numbered(const std::string& name, std::string
     return n;
 }
 
-// True when a valid record starts anywhere in data[from..]: the damage at `from - 1` is then
-// followed by good data, which a torn write cannot produce.
-bool valid_record_after(std::span<const std::uint8_t> data, std::size_t from) {
+// True when a valid record (one that could follow record `expected - 1`) starts anywhere in
+// data[from..]: the damage before it is then followed by good data, which a torn write cannot
+// produce. The type and sequence are checked before the CRC, so a tail of random bytes costs
+// a CRC only where those match by chance, not at every offset.
+bool valid_record_after(std::span<const std::uint8_t> data, std::size_t from, std::uint64_t expected) {
     for (std::size_t pos = from; pos + kRecordHeaderBytes <= data.size(); ++pos) {
+        const std::uint8_t* p = data.data() + pos;
+        std::uint64_t sequence = 0;
+        for (int i = 7; i >= 0; --i) sequence = sequence << 8 | p[9 + i];
+        if (!is_known(p[8]) || sequence < expected || sequence - expected > (1ull << 32)) continue;
         RecordView r;
         if (parse_record(data.subspan(pos), r) == ParseResult::ok) return true;
     }
@@ -193,7 +199,7 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
         if (result != ParseResult::ok || r.sequence != next) {
             // Only a cut or garbled record can come from a write that died; a whole valid record
             // in the wrong place cannot.
-            const bool torn = last && result != ParseResult::ok && !valid_record_after(data, offset + 1);
+            const bool torn = last && result != ParseResult::ok && !valid_record_after(data, offset + 1, next);
             const std::string what = result == ParseResult::truncated ? "record cut short"
                                      : result == ParseResult::corrupt ? "bad checksum, length or type"
                                                                       : "out-of-order sequence number " +

@@ -133,7 +133,9 @@ void Writer::fail(const std::string& reason) {
 }
 
 IoResult<> Writer::start_segment(std::uint64_t first_sequence) {
-    if (segment_ && options_.fsync != FsyncMode::never && unsynced_) {
+    // A segment is synced before it is left, in every mode: with `never` that is the only sync
+    // besides the one at close, and it costs one per --segment-bytes.
+    if (segment_ && unsynced_) {
         if (auto synced = sync_current(); !synced) return synced;
     }
     const std::string name = segment_name(first_sequence);
@@ -144,6 +146,7 @@ IoResult<> Writer::start_segment(std::uint64_t first_sequence) {
     if (auto ok = (*file)->sync(); !ok) return ok;
     if (auto ok = storage_.sync_directory(); !ok) return ok;
     segment_ = std::move(*file);
+    segment_first_ = first_sequence;
     segment_size_ = header.size();
     unsynced_ = false;
     return {};
@@ -177,8 +180,13 @@ IoResult<> Writer::write_batch(const Batch& batch) {
         if (auto ok = start_segment(batch.first); !ok) return ok;
     }
     if (auto ok = write_part(all.substr(0, split)); !ok) return ok;
-    if (batch.split) {
+    // A rotation at the first record of a segment that holds none yet (one just opened) is
+    // already done.
+    const bool fresh = segment_first_ == batch.split_sequence && segment_size_ == kFileHeaderBytes;
+    if (batch.split && !fresh) {
         if (auto ok = start_segment(batch.split_sequence); !ok) return ok;
+    }
+    if (batch.split) {
         if (auto ok = write_part(all.substr(split)); !ok) return ok;
     }
     if (options_.fsync == FsyncMode::always) return sync_current();

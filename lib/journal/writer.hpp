@@ -5,7 +5,7 @@
 // write(2), then — with --fsync=always — one fdatasync, and only then completes every waiter of
 // that batch. Records that arrive while a sync runs join the next batch, so one fdatasync serves
 // many requests. With `interval` the data is synced every --fsync-interval, with `never` only
-// at rotation and close; in every mode a waiter completes only after its record has been written
+// when a segment is left and at close; in every mode a waiter completes only after its record has been written
 // to the file, so a killed process (kill -9) loses nothing that was answered.
 //
 // Failure is sticky (LevelDB RecordBackgroundError, redis aof.c): after a failed write or sync
@@ -116,6 +116,7 @@ private:
 
     // Owned by the writer thread (and by open() before it starts).
     std::unique_ptr<AppendFile> segment_;
+    std::uint64_t segment_first_ = 0;
     std::uint64_t segment_size_ = 0;
     bool unsynced_ = false;
     std::chrono::steady_clock::time_point last_sync_;
