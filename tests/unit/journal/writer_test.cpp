@@ -1,0 +1,216 @@
+// journal/writer: group commit (records that queue during a sync share the next one, checked
+// with a gate inside the sync rather than with timing), racing appends from several threads,
+// segment rotation by rotate_at() and by size, and what each fsync mode syncs.
+#include "journal/writer.hpp"
+#include "temp_dir.hpp"
+#include "writer_support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+namespace {
+
+using namespace taskd;
+using journal::FsyncMode;
+using journal::RecordType;
+using journal::segment_name;
+using test::payload;
+using test::read_segment;
+using test::recover_all;
+using test::TestStorage;
+using test::Waiters;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(journal_writer)
+
+BOOST_AUTO_TEST_CASE(records_that_arrive_during_a_sync_share_the_next_one) {
+    test::TempDir dir;
+    auto posix = journal::make_posix_storage(dir.path());
+    TestStorage storage(*posix);
+    journal::Writer w(storage, {FsyncMode::always});
+    BOOST_TEST_REQUIRE(w.open(1).has_value());
+    storage.arm_gate();
+    BOOST_TEST(w.append(RecordType::agent_seen, payload(0, 1)) == 1u);
+    storage.wait_until_held();  // the writer thread is inside record 1's fdatasync
+    constexpr int kThreads = 4, kEach = 50;
+    std::vector<std::thread> threads;
+    for (int t = 1; t <= kThreads; ++t)
+        threads.emplace_back([&w, t] {
+            for (int i = 1; i <= kEach; ++i) w.append(RecordType::agent_seen, payload(t, i));
+        });
+    for (auto& t : threads) t.join();
+    storage.release();
+    BOOST_TEST_REQUIRE(w.wait_until_durable(1 + kThreads * kEach));
+    const auto stats = w.stats();
+    BOOST_TEST(stats.records == 1u + kThreads * kEach);
+    BOOST_TEST(stats.batches == 2u);  // record 1, then everything that queued behind its sync
+    BOOST_TEST(stats.syncs == 2u);
+    w.close();
+
+    const auto segment = read_segment(*posix, segment_name(1));
+    BOOST_TEST(segment.records.size() == 1u + kThreads * kEach);
+    std::map<std::uint8_t, std::int64_t> last_of_thread;
+    for (std::size_t k = 0; k < segment.records.size(); ++k) {
+        const auto& [seq, seen] = segment.records[k];
+        BOOST_TEST(seq == k + 1);
+        const std::int64_t i = model::to_micros(seen.at);
+        BOOST_TEST(i == last_of_thread[seen.id.data[0]] + 1);  // each thread's records in its order
+        last_of_thread[seen.id.data[0]] = i;
+    }
+}
+
+BOOST_AUTO_TEST_CASE(racing_appends_are_all_durable_in_one_segment_in_order) {
+    test::TempDir dir;
+    auto storage = journal::make_posix_storage(dir.path());
+    journal::Writer w(*storage, {FsyncMode::always});
+    BOOST_TEST_REQUIRE(w.open(1).has_value());
+    Waiters waiters;
+    std::mutex watch_mutex;  // Waiters is not thread-safe; the writer is
+    constexpr int kThreads = 4, kEach = 100;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 1; i <= kEach; ++i) {
+                const auto seq = w.append(RecordType::agent_seen, payload(t, i));
+                std::lock_guard lock(watch_mutex);
+                waiters.watch(w, seq);
+            }
+        });
+    for (auto& t : threads) t.join();
+    BOOST_TEST_REQUIRE(w.wait_until_durable(kThreads * kEach));
+    waiters.run();
+    BOOST_TEST(waiters.completions == kThreads * kEach);
+    for (const auto& [seq, ec] : waiters.results) BOOST_TEST(!ec, "record " << seq << ": " << ec.message());
+    const auto stats = w.stats();
+    BOOST_TEST(stats.records == static_cast<std::uint64_t>(kThreads * kEach));
+    BOOST_TEST(stats.syncs <= stats.batches);
+    BOOST_TEST(stats.batches <= stats.records);
+    BOOST_TEST(w.durable_sequence() == static_cast<std::uint64_t>(kThreads * kEach));
+    w.close();
+    BOOST_TEST(storage->list().value().size() == 1u);
+    const auto segment = read_segment(*storage, segment_name(1));
+    BOOST_TEST(segment.records.size() == static_cast<std::size_t>(kThreads * kEach));
+    std::map<std::uint8_t, std::int64_t> last_of_thread;
+    for (std::size_t k = 0; k < segment.records.size(); ++k) {
+        const auto& [seq, seen] = segment.records[k];
+        BOOST_TEST(seq == k + 1);
+        BOOST_TEST(model::to_micros(seen.at) == ++last_of_thread[seen.id.data[0]]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(rotate_at_starts_a_segment_exactly_there) {
+    test::MemoryStorage memory;
+    TestStorage storage(memory);
+    journal::Writer w(storage, {FsyncMode::always});
+    BOOST_TEST_REQUIRE(w.open(1).has_value());
+    for (int i = 1; i <= 3; ++i)
+        BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, i))));
+    w.rotate_at(4);
+    w.rotate_at(2);  // already assigned: ignored
+    // Records 5..9 reach the writer in one batch (it is held in record 4's sync) with a rotation
+    // at 7 inside it, which splits the batch across two segments.
+    storage.arm_gate();
+    w.append(RecordType::agent_seen, payload(0, 4));
+    storage.wait_until_held();
+    for (int i = 5; i <= 9; ++i) {
+        if (i == 7) w.rotate_at(7);
+        w.append(RecordType::agent_seen, payload(0, i));
+    }
+    storage.release();
+    BOOST_TEST_REQUIRE(w.wait_until_durable(9));
+    w.close();
+    BOOST_TEST(w.stats().batches == 5u);
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> expected = {{1, 3}, {4, 6}, {7, 9}};
+    BOOST_TEST(memory.list().value().size() == expected.size());
+    for (const auto& [first, last] : expected) {
+        BOOST_TEST_CONTEXT("segment " << first) {
+            const auto segment = read_segment(memory, segment_name(first));
+            BOOST_TEST(segment.first == first);
+            BOOST_TEST_REQUIRE(segment.records.size() == last - first + 1);
+            for (std::size_t k = 0; k < segment.records.size(); ++k) BOOST_TEST(segment.records[k].first == first + k);
+        }
+    }
+    BOOST_TEST(recover_all(memory) == (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+BOOST_AUTO_TEST_CASE(rotate_at_the_first_sequence_after_open_is_harmless) {
+    // open(5) already started journal-5 at record 5: asking for a new segment there must not
+    // make the writer create that file a second time.
+    test::MemoryStorage storage;
+    journal::Writer w(storage, {FsyncMode::always});
+    BOOST_TEST_REQUIRE(w.open(5).has_value());
+    w.rotate_at(5);
+    const auto seq = w.append(RecordType::agent_seen, payload(0, 5));
+    BOOST_TEST(seq == 5u);
+    BOOST_TEST(w.wait_until_durable(seq));
+    BOOST_TEST(w.healthy(), w.failure());
+    w.close();
+    const auto segment = read_segment(storage, segment_name(5));
+    BOOST_TEST(segment.records.size() == 1u);
+    BOOST_TEST(storage.list().value().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(every_mode_writes_before_answering_and_syncs_at_rotation_and_close) {
+    // writer.hpp: a waiter completes only once its record is in the file, in every mode; with
+    // `never` data is synced "only at rotation and close", so no segment is closed unsynced.
+    for (const auto mode : {FsyncMode::always, FsyncMode::interval, FsyncMode::never}) {
+        BOOST_TEST_CONTEXT("fsync mode " << static_cast<int>(mode)) {
+            test::MemoryStorage memory;
+            TestStorage storage(memory);
+            {
+                journal::WriterOptions options;
+                options.fsync = mode;
+                options.fsync_interval = std::chrono::hours(1);  // no timed sync during the test
+                options.segment_bytes = 100;
+                journal::Writer w(storage, options);
+                BOOST_TEST_REQUIRE(w.open(1).has_value());
+                for (int i = 1; i <= 10; ++i) {
+                    BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, i))));
+                    std::size_t in_files = 0;
+                    for (const auto& name : memory.list().value())
+                        in_files += read_segment(memory, name).records.size();
+                    BOOST_TEST(in_files == static_cast<std::size_t>(i));
+                }
+                w.close();
+                BOOST_TEST(memory.list().value().size() >= 4u);
+            }
+            BOOST_TEST(storage.closed_unsynced == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(small_segment_bytes_make_several_segments) {
+    test::MemoryStorage storage;
+    journal::WriterOptions options;
+    options.fsync = FsyncMode::never;
+    options.segment_bytes = 150;  // about three records of 41 bytes after the 24-byte header
+    journal::Writer w(storage, options);
+    BOOST_TEST_REQUIRE(w.open(1).has_value());
+    constexpr int kCount = 20;
+    for (int i = 1; i <= kCount; ++i)
+        BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, i))));
+    w.close();
+    const auto names = storage.list().value();  // sorted: the names' numbers have 20 digits
+    BOOST_TEST(names.size() >= 5u);
+    std::uint64_t next = 1;
+    for (std::size_t n = 0; n < names.size(); ++n) {
+        BOOST_TEST_CONTEXT(names[n]) {
+            const auto segment = read_segment(storage, names[n]);
+            BOOST_TEST(names[n] == segment_name(next));
+            BOOST_TEST(segment.first == next);
+            for (const auto& [seq, seen] : segment.records) BOOST_TEST(seq == next++);
+            if (n + 1 < names.size()) {  // full: past the limit, but not before its last record
+                BOOST_TEST(segment.size >= options.segment_bytes);
+                BOOST_TEST(segment.size - segment.last_record_size < options.segment_bytes);
+            }
+        }
+    }
+    BOOST_TEST(next == kCount + 1u);
+    journal::RecoveryReport report;
+    BOOST_TEST(recover_all(storage, &report).size() == static_cast<std::size_t>(kCount));
+    BOOST_TEST(report.segments.size() == names.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
