@@ -1,6 +1,7 @@
 // ApiContext: what the handlers of API.md share. Owned by the server; outlives every request.
 #pragma once
 
+#include "api/waiters.hpp"
 #include "journal/change_log.hpp"
 #include "model/agent.hpp"
 #include "store/store.hpp"
@@ -18,6 +19,8 @@ struct ApiConfig {
     std::uint32_t default_lease_seconds = model::kDefaultLeaseSeconds;
     // False only with --insecure-no-admin-auth: a request without credentials is the admin.
     bool admin_auth = true;
+    // Long polls waiting at once; each is an open connection and a timer.
+    std::size_t max_waiters = 10'000;
 };
 
 struct ApiContext {
@@ -26,6 +29,7 @@ struct ApiContext {
     model::TokenHash admin_token_hash;
     ApiConfig config;
     std::atomic<bool> ready{false};  // recovery from disk is done (/readyz)
+    Waiters waiters{config.max_waiters};
 };
 
 }  // namespace taskd::api

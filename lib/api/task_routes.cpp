@@ -6,9 +6,15 @@
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/url/url.hpp>
 
 #include <charconv>
+#include <chrono>
 #include <memory>
 
 namespace taskd::api {
@@ -24,6 +30,8 @@ using model::FieldErrors;
 // lock. Small enough that writers wait little, large enough that locking costs nothing.
 constexpr std::size_t kStreamPage = 256;
 constexpr std::size_t kMaxLimit = 1000;
+// A long poll waits at most a minute: longer and proxies between agent and server time out.
+constexpr unsigned kMaxWaitSeconds = 60;
 
 // The query of GET /tasks, validated.
 struct ListQuery {
@@ -95,15 +103,20 @@ net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
     if (!caller) co_return caller.error();
     if (auto ok = require_admin(*caller); !ok) co_return ok.error();
+    if (r.idempotency_key && !store::is_valid_idempotency_key(*r.idempotency_key))
+        co_return field_error({"header", "Idempotency-Key"}, "must be 1-255 visible ASCII characters",
+                              "value_error.idempotency_key");
     auto body = parse_json_body(r.body, ctx.config.max_json_depth);
     if (!body) co_return body.error();
     FieldErrors errors;
     store::NewTask input = decode_new_task(*body, ctx.config, errors);
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
+    input.idempotency_key = r.idempotency_key;
     auto created = ctx.store.create_task(std::move(input));
     if (!created) co_return created.error();
+    // A repeat waits for the first create's record too: it may not be durable yet.
     if (auto ok = co_await durable(ctx, created->sequence); !ok) co_return ok.error();
-    co_return json_response(201, task_json(created->value));
+    co_return json_response(created->value.repeat ? 200 : 201, task_json(created->value.task));
 }
 
 net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
@@ -153,6 +166,31 @@ net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
     co_return response;
 }
 
+// A claim, answered only once its record is durable.
+net::awaitable<model::Result<std::optional<model::Task>>> claim_once(ApiContext& ctx, const model::Agent& agent) {
+    auto claimed = ctx.store.claim(agent);
+    if (!claimed) co_return claimed.error();
+    if (auto ok = co_await durable(ctx, claimed->sequence); !ok) co_return ok.error();
+    co_return std::move(claimed->value);
+}
+
+Response claim_answer(const std::optional<model::Task>& task) {
+    return json_response(200, task ? task_json(*task) : std::string("null"));
+}
+
+// wait=<0-60> seconds of long poll.
+std::optional<std::chrono::seconds> read_wait(const Request& r, FieldErrors& errors) {
+    const auto text = r.query_param("wait");
+    if (!text) return std::chrono::seconds{0};
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc{} || end != text->data() + text->size() || n > kMaxWaitSeconds) {
+        errors.push_back({{"query", "wait"}, "ensure this value is an integer from 0 to 60", "value_error.number"});
+        return std::nullopt;
+    }
+    return std::chrono::seconds{n};
+}
+
 net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
     if (!caller) co_return caller.error();
@@ -161,14 +199,57 @@ net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
     const auto agent_text = r.query_param("agent_id");
     if (!agent_text) errors.push_back({{"query", "agent_id"}, "field required", "value_error.missing"});
     const auto agent_id = query_uuid(r, "agent_id", errors);
+    const auto wait = read_wait(r, errors);
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
     // As in the original: a token that is not this agent's is a failed authentication.
     if (*agent_id != caller->agent->id) co_return unauthorized("Invalid agent credentials");
+    const model::Agent& agent = *caller->agent;
 
-    auto claimed = ctx.store.claim(*caller->agent);
+    auto claimed = co_await claim_once(ctx, agent);
     if (!claimed) co_return claimed.error();
-    if (auto ok = co_await durable(ctx, claimed->sequence); !ok) co_return ok.error();
-    co_return json_response(200, claimed->value ? task_json(*claimed->value) : std::string("null"));
+    if (*claimed || wait->count() == 0) co_return claim_answer(*claimed);
+
+    // Long poll: wait, without a thread, until a task this agent may take is created or comes
+    // back, or the time is up.
+    const auto deadline = std::chrono::steady_clock::now() + *wait;
+    const auto executor = co_await net::this_coro::executor;
+    for (;;) {
+        auto waiter = ctx.waiters.add(executor, agent.tenant_id);
+        if (!waiter) {
+            if (ctx.waiters.stopping()) co_return claim_answer(std::nullopt);
+            Response busy = http::json_error(503, "Too many long polls are waiting (--max-waiters); retry shortly");
+            busy.headers.emplace_back("Retry-After", "1");
+            co_return busy;
+        }
+        // A task may have arrived between the claim above and add(): look once more.
+        claimed = co_await claim_once(ctx, agent);
+        if (!claimed || *claimed) {
+            if (auto woken_for = ctx.waiters.remove(waiter)) ctx.waiters.notify(*woken_for);
+            if (!claimed) co_return claimed.error();
+            co_return claim_answer(*claimed);
+        }
+        if (!ctx.waiters.woken(waiter)) {
+            waiter->timer.expires_at(deadline);
+            bool client_gone = false;
+            if (r.client_closed) {
+                using namespace boost::asio::experimental::awaitable_operators;
+                auto first = co_await (waiter->timer.async_wait(net::as_tuple(net::use_awaitable)) || r.client_closed());
+                client_gone = first.index() == 1;
+            } else {
+                co_await waiter->timer.async_wait(net::as_tuple(net::use_awaitable));
+            }
+            if (client_gone) {
+                // Nobody will read an answer: claim nothing, and hand a wake-up on.
+                if (auto woken_for = ctx.waiters.remove(waiter)) ctx.waiters.notify(*woken_for);
+                co_return claim_answer(std::nullopt);
+            }
+        }
+        ctx.waiters.remove(waiter);
+        if (ctx.waiters.stopping()) co_return claim_answer(std::nullopt);
+        claimed = co_await claim_once(ctx, agent);
+        if (!claimed) co_return claimed.error();
+        if (*claimed || std::chrono::steady_clock::now() >= deadline) co_return claim_answer(*claimed);
+    }
 }
 
 std::optional<model::Uuid> path_task_id(const Request& r, FieldErrors& errors) {

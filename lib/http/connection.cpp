@@ -15,7 +15,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <array>
+#include <cerrno>
+#include <sys/socket.h>
 
 namespace taskd::http {
 namespace net = boost::asio;
@@ -142,6 +146,7 @@ net::awaitable<void> Connection::run() {
         if (!to_request(message, request))
             co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
 
+        request.client_closed = [this] { return until_client_closed(); };
         Response response = co_await dispatch(request);
         const bool keep_alive = client_keeps_alive && !closing_;
         if (!co_await write(response, keep_alive, version) || !keep_alive) break;
@@ -230,6 +235,18 @@ net::awaitable<void> Connection::reply_and_close(Response response, unsigned ver
         }
     }
     stream_.close();
+}
+
+net::awaitable<void> Connection::until_client_closed() {
+    auto [ec] = co_await stream_.socket().async_wait(net::ip::tcp::socket::wait_read, kToken);
+    if (ec) co_return;  // cancelled (the handler finished first), or the socket failed
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return;  // closed
+    // Bytes are waiting (a pipelined request): the client is there, and nothing more can be
+    // learnt before the handler ends; wait for the cancellation that its end brings.
+    net::steady_timer never(stream_.get_executor(), net::steady_timer::time_point::max());
+    co_await never.async_wait(kToken);
 }
 
 net::awaitable<void> Connection::close_gracefully() {

@@ -44,6 +44,7 @@ private:
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
     boost::asio::awaitable<void> close_gracefully();
+    boost::asio::awaitable<void> until_client_closed();
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;

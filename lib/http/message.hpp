@@ -30,6 +30,9 @@ struct Request {
     std::optional<std::string> idempotency_key;
     std::string body;
     std::vector<std::string> path_params;  // filled by the router, in pattern order
+    // Completes when the client closes its connection (for handlers that wait, such as long
+    // polls, so that a request nobody will read stops waiting). Empty outside a connection.
+    std::function<boost::asio::awaitable<void>()> client_closed;
 
     // The last value of query parameter `name`, as most frameworks (and the original) read it.
     std::optional<std::string_view> query_param(std::string_view name) const;

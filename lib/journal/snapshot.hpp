@@ -21,7 +21,7 @@
 namespace taskd::journal {
 
 struct SnapshotTask {
-    std::shared_ptr<const model::Task> task;  // a task version is immutable: shared, not copied
+    const model::Task* task;  // an immutable version, kept alive by SnapshotData::hold
     std::optional<std::string> idempotency_key;
 };
 
@@ -30,6 +30,8 @@ struct SnapshotData {
     std::chrono::microseconds pause{};  // how long the capture held writers off
     std::vector<model::Agent> agents;
     std::vector<SnapshotTask> tasks;
+    // While this lives, the store frees none of the task versions above.
+    std::shared_ptr<void> hold;
 };
 
 struct SnapshotStats {

@@ -46,11 +46,18 @@ void Maintenance::run() {
     while (!wake_.wait_for(lock, config_.interval, [this] { return stopping_; })) {
         lock.unlock();
         if (writer_.healthy()) {
+            expire_leases();
             purge();
             snapshot_if_due();
         }
         lock.lock();
     }
+}
+
+void Maintenance::expire_leases() {
+    const auto expired = store_.expire_leases();
+    if (expired.value > 0)
+        util::log_info("leases: " + std::to_string(expired.value) + " ran out; their tasks were re-queued or failed");
 }
 
 void Maintenance::purge() {

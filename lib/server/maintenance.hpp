@@ -4,6 +4,7 @@
 //   journaled since the last one, capture the state (a pause for writers, measured and logged),
 //   wait until the journal holds everything the capture includes, write the snapshot, and let
 //   it remove the segments it covers.
+// - Leases: release running tasks whose lease ran out (checked every --maintenance-interval).
 // - Retention: drop completed and failed tasks older than --retain.
 #pragma once
 
@@ -38,6 +39,7 @@ public:
 private:
     void run();
     void snapshot_if_due();
+    void expire_leases();
     void purge();
 
     store::Store& store_;

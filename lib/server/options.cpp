@@ -91,6 +91,8 @@ po::options_description describe(const Config& d) {
              ->value_name("N"), "deepest nesting of a JSON body; deeper is answered 422")
         ("max-connections", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.http.max_connections))
              ->value_name("N"), "open connections at once; more are answered 503 and closed")
+        ("max-waiters", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.api.max_waiters))
+             ->value_name("N"), "long polls (GET /tasks/next?wait=) waiting at once; more are answered 503")
         ("header-timeout", duration_value(d.http.header_timeout)->value_name("DURATION"),
          "time to receive a request's header once it has begun")
         ("body-timeout", duration_value(d.http.body_timeout)->value_name("DURATION"),
@@ -118,7 +120,7 @@ po::options_description describe(const Config& d) {
         ("retain", duration_value(d.maintenance.retain)->value_name("DURATION"),
          "keep completed and failed tasks this long after their last change, then drop them")
         ("maintenance-interval", duration_value(d.maintenance.interval)->value_name("DURATION"),
-         "how often to check whether a snapshot or a retention pass is due")
+         "how often to release expired leases and check whether a snapshot or a retention pass is due")
         ("recover", po::value<std::string>()->default_value("strict")->value_name("MODE"),
          "strict: refuse to start on journal damage other than a torn tail; truncate-corrupt: cut the "
          "journal at the first damage and drop what follows")
@@ -194,6 +196,7 @@ Config to_config(const po::variables_map& vm) {
     c.http.max_header_bytes = static_cast<std::size_t>(in_range(vm, "max-header-bytes", 1024, 1 << 20));
     c.api.max_json_depth = static_cast<std::size_t>(in_range(vm, "max-json-depth", 1, 1000));
     c.http.max_connections = static_cast<std::size_t>(in_range(vm, "max-connections", 1, 1'000'000));
+    c.api.max_waiters = static_cast<std::size_t>(in_range(vm, "max-waiters", 0, 1'000'000));
     c.http.header_timeout = positive_duration(vm, "header-timeout");
     c.http.body_timeout = positive_duration(vm, "body-timeout");
     c.http.idle_timeout = positive_duration(vm, "idle-timeout");

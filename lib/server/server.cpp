@@ -103,6 +103,10 @@ int run(const Config& config) {
         return 2;
     }
     raise_descriptor_limit(config.http.max_connections);
+    if (config.api.max_waiters >= config.http.max_connections)
+        util::log_warn("--max-waiters " + std::to_string(config.api.max_waiters) + " is not below --max-connections " +
+                       std::to_string(config.http.max_connections) +
+                       ": waiting long polls could take every connection");
     std::signal(SIGPIPE, SIG_IGN);
 
     model::SystemClock system_clock;
@@ -115,6 +119,7 @@ int run(const Config& config) {
     store::Store store(clock, writer);
     api::ApiContext ctx{store, writer, auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
+    store.set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
     const http::Router router = api::make_router(ctx);
 
     net::io_context ioc(static_cast<int>(config.threads));
@@ -131,6 +136,7 @@ int run(const Config& config) {
     net::signal_set signals(control, SIGINT, SIGTERM);
     net::steady_timer deadline(control);
     auto shut_down = [&] {
+        ctx.waiters.stop();  // long polls answer null now
         deadline.expires_after(config.shutdown_timeout);
         deadline.async_wait([&](const boost::system::error_code& wait_ec) {
             if (wait_ec) return;  // cancelled: every connection finished in time

@@ -12,61 +12,179 @@ using model::Task;
 namespace {
 // last_seen_at is logged at most this often per agent: a hint, not worth a record per request.
 constexpr std::int64_t kSeenLogIntervalMicros = 1'000'000;
+
+template <class Node, class Next>
+void push_lock_free(std::atomic<Node*>& head, Node* node, Next Node::*next) {
+    Node* old = head.load(std::memory_order_relaxed);
+    do {
+        node->*next = old;
+    } while (!head.compare_exchange_weak(old, node, std::memory_order_release, std::memory_order_relaxed));
+}
 }  // namespace
 
-// Keys are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
-// snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
-void Store::index_insert(const Task& t) {
-    const TaskKey key = key_of(t);
-    all_.insert(all_.end(), key);
-    auto& by_status = by_status_[slot(t.status)];
-    by_status.insert(by_status.end(), key);
-    TenantIndex& tenant = by_tenant_.try_emplace(t.tenant_id, &pool_).first->second;
-    tenant.all.insert(tenant.all.end(), key);
-    tenant.by_status[slot(t.status)].insert(tenant.by_status[slot(t.status)].end(), key);
-    if (t.agent_id) agent_index(*t.agent_id).insert(key);
+Store::Store(const model::Clock& clock, journal::ChangeLog& log) : clock_(clock), log_(log) {}
+
+Store::~Store() {
+    // No reader is left: free the retired versions; the slots free their current ones.
+    TaskVersion* v = retired_.exchange(nullptr);
+    while (v) delete std::exchange(v, v->next_retired);
 }
 
-Store::KeySet& Store::agent_index(const Uuid& agent) {
-    return by_agent_.try_emplace(agent, &pool_).first->second;
+// --- claims' deferred work ---
+
+Store::Exclusive Store::lock_exclusive() const {
+    Exclusive lock(mutex_);
+    drain_fixups();
+    reclaim();
+    if (queues_stale_.load(std::memory_order_relaxed)) rebuild_queues();
+    return lock;
 }
 
-void Store::insert_task(TaskPtr task) {
-    index_insert(*task);
-    tasks_.emplace(task->id, std::move(task));
+void Store::rebuild_queues() const {
+    shared_queue_.clear();
+    for (auto& [id, t] : by_tenant_) t->queue.clear();
+    queues_stale_.store(false, std::memory_order_relaxed);
+    for (TaskSlot* slot : by_status_[slot_of(Status::pending)]) enqueue(slot, false);
 }
 
-void Store::erase_task(const Uuid& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return;
-    index_erase(*it->second);
-    tasks_.erase(it);
+void Store::retire(TaskVersion* version) const { push_lock_free(retired_, version, &TaskVersion::next_retired); }
+
+void Store::reclaim() const {
+    // Holding the lock exclusively, no reader can be looking at a retired version; a snapshot
+    // being written may be, so while one is, they wait for the next time.
+    if (snapshot_holds_.load(std::memory_order_acquire) > 0) return;
+    TaskVersion* v = retired_.exchange(nullptr, std::memory_order_acquire);
+    while (v) delete std::exchange(v, v->next_retired);
 }
 
-void Store::index_erase(const Task& t) {
-    const TaskKey key = key_of(t);
-    all_.erase(key);
-    by_status_[slot(t.status)].erase(key);
-    auto tenant = by_tenant_.find(t.tenant_id);
-    if (tenant != by_tenant_.end()) {
-        tenant->second.all.erase(key);
-        tenant->second.by_status[slot(t.status)].erase(key);
-        if (tenant->second.all.empty()) by_tenant_.erase(tenant);
+void Store::drain_fixups() const {
+    TaskSlot* slot = fixups_.exchange(nullptr, std::memory_order_acquire);
+    while (slot) {
+        TaskSlot* next = slot->next_fixup;
+        slot->fixup_queued.store(false, std::memory_order_relaxed);
+        const Task& t = slot->task();
+        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) {
+            unindex(slot);
+            index(slot, t.status, t.agent_id);
+        }
+        track_lease(t);
+        slot = next;
     }
-    if (t.agent_id) {
-        auto it = by_agent_.find(*t.agent_id);
-        if (it != by_agent_.end()) {
-            it->second.erase(key);
-            if (it->second.empty()) by_agent_.erase(it);
+}
+
+// --- indices and queues (exclusive lock) ---
+
+Store::TenantIndex& Store::tenant(const Uuid& id) const {
+    auto& entry = by_tenant_[id];
+    if (!entry) entry = std::make_unique<TenantIndex>(&pool_);
+    return *entry;
+}
+
+// Slots are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
+// snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
+void Store::index(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
+    all_.insert(all_.end(), slot);
+    by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), slot);
+    TenantIndex& t = tenant(slot->task().tenant_id);
+    t.all.insert(t.all.end(), slot);
+    t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), slot);
+    if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
+    slot->indexed_status = status;
+    slot->indexed_agent = agent;
+}
+
+void Store::unindex(TaskSlot* slot) const {
+    all_.erase(slot);
+    by_status_[slot_of(slot->indexed_status)].erase(slot);
+    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end()) {
+        t->second->all.erase(slot);
+        t->second->by_status[slot_of(slot->indexed_status)].erase(slot);
+    }
+    if (slot->indexed_agent) {
+        if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
+            a->second.erase(slot);
+            if (a->second.empty()) by_agent_.erase(a);
         }
     }
 }
 
-void Store::replace_task(TaskPtr& stored, Task changed) {
-    const bool reindex = stored->status != changed.status || stored->agent_id != changed.agent_id;
-    if (reindex) index_erase(*stored);
-    stored = std::make_shared<const Task>(std::move(changed));
-    if (reindex) index_insert(*stored);
+void Store::enqueue(TaskSlot* slot, bool put_back) const {
+    if (queues_stale_.load(std::memory_order_relaxed)) return;  // rebuilt whole later
+    ClaimQueue& own = tenant(slot->task().tenant_id).queue;
+    if (put_back) {
+        own.put_back(slot);
+        shared_queue_.put_back(slot);
+    } else {
+        own.push(slot);
+        shared_queue_.push(slot);
+    }
+}
+
+void Store::track_lease(const Task& t) const {
+    if (t.status == Status::running && t.lease_expires_at)
+        leases_.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
+}
+
+TaskSlot* Store::insert(Task task) {
+    auto version = std::make_unique<TaskVersion>(std::move(task));
+    const Task& t = version->task;
+    auto slot = std::make_unique<TaskSlot>(version.release());
+    TaskSlot* raw = slot.get();
+    index(raw, t.status, t.agent_id);
+    if (t.status == Status::pending) enqueue(raw, false);
+    track_lease(t);
+    tasks_.emplace(t.id, std::move(slot));
+    return raw;
+}
+
+void Store::erase(const Uuid& id) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return;
+    TaskSlot* slot = it->second.get();
+    unindex(slot);
+    if (slot->idempotency_key) idempotency_.erase(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
+    // A snapshot being written may still read this version: it goes the way of every version.
+    retire(slot->current.exchange(nullptr));
+    tasks_.erase(it);
+}
+
+void Store::sweep_queues() const {
+    if (queues_stale_.load(std::memory_order_relaxed)) return;
+    // Entries of tasks that are no longer pending are passed over when popped; dropping them
+    // here keeps queues from growing with them (a queue no one pops, the shared one when
+    // there is no shared agent, would keep every task), and makes sure no entry outlives
+    // its slot when finished tasks are erased.
+    auto stale = [](const TaskSlot* s) { return status_of(s->word.load(std::memory_order_relaxed)) != Status::pending; };
+    shared_queue_.remove_if(stale);
+    for (auto& [id, t] : by_tenant_) t->queue.remove_if(stale);
+}
+
+std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
+    const Task& before = slot->task();
+    const bool was_pending = before.status == Status::pending;
+    const bool reindex = before.status != changed.status || before.agent_id != changed.agent_id;
+    auto* version = new TaskVersion(std::move(changed));
+    const Task& t = version->task;
+    slot->word.store(make_word(t.version, t.status), std::memory_order_release);
+    retire(slot->current.exchange(version, std::memory_order_acq_rel));
+    if (reindex) {
+        unindex(slot);
+        index(slot, t.status, t.agent_id);
+    }
+    track_lease(t);
+    if (t.status == Status::pending && !was_pending) {
+        enqueue(slot, true);
+        return t.tenant_id;
+    }
+    return std::nullopt;
+}
+
+std::optional<Uuid> Store::release(TaskSlot* slot, std::string_view reason, model::Timestamp now, RecordType type,
+                                   std::uint64_t& sequence) {
+    Task changed = slot->task();
+    model::apply_release(changed, reason, now);
+    sequence = log_.append(type, journal::encode_task_state(changed));
+    return replace(slot, std::move(changed));
 }
 
 model::Result<void> Store::check_log() const {
@@ -75,64 +193,132 @@ model::Result<void> Store::check_log() const {
                              "Changes are refused: the journal failed (" + log_.failure() + ") and taskd must be restarted");
 }
 
-model::Result<Committed<Task>> Store::create_task(NewTask input) {
-    std::unique_lock lock(mutex_);
-    if (auto ok = check_log(); !ok) return ok.error();
-    Task t;
-    t.id = model::random_uuid();
-    t.tenant_id = input.tenant_id;
-    t.type = std::move(input.type);
-    t.payload = std::move(input.payload);
-    t.created_at = t.updated_at = clock_.now();
-    t.max_attempts = input.max_attempts;
-    t.lease_seconds = input.lease_seconds;
-    const std::uint64_t sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, std::nullopt));
-    insert_task(std::make_shared<const Task>(t));
-    return Committed<Task>{std::move(t), sequence};
+void Store::notify(const std::vector<Uuid>& tenants) const {
+    if (!on_pending_) return;
+    for (const Uuid& t : tenants) on_pending_(t);
+}
+
+// --- tasks ---
+
+model::Result<Committed<Created>> Store::create_task(NewTask input) {
+    Committed<Created> out;
+    {
+        Exclusive lock = lock_exclusive();
+        if (auto ok = check_log(); !ok) return ok.error();
+        const auto now = clock_.now();
+        std::optional<BodyDigest> digest;
+        if (input.idempotency_key) {
+            digest = body_digest(input.tenant_id, input.type, *input.payload, input.max_attempts, input.lease_seconds);
+            const IdempotencyKey key{input.tenant_id, *input.idempotency_key};
+            if (auto seen = idempotency_.find(key);
+                seen != idempotency_.end() && now - seen->second.created_at < kIdempotencyWindow) {
+                if (seen->second.digest != *digest)
+                    return model::validation_error(
+                        {model::FieldError{{"header", "Idempotency-Key"},
+                                           "this Idempotency-Key was used with a different body",
+                                           "value_error.idempotency_key.reused"}});
+                auto slot = tasks_.find(seen->second.task);
+                if (slot != tasks_.end())
+                    return Committed<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+            }
+        }
+        Task t;
+        t.id = model::random_uuid();
+        t.tenant_id = input.tenant_id;
+        t.type = std::move(input.type);
+        t.payload = std::move(input.payload);
+        t.created_at = t.updated_at = now;
+        t.max_attempts = input.max_attempts;
+        t.lease_seconds = input.lease_seconds;
+        out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
+        out.value.task = t;
+        TaskSlot* slot = insert(std::move(t));
+        if (input.idempotency_key) {
+            slot->idempotency_key = input.idempotency_key;
+            idempotency_[IdempotencyKey{out.value.task.tenant_id, *input.idempotency_key}] =
+                IdempotencyEntry{out.value.task.id, *digest, now, out.sequence};
+        }
+    }
+    notify({out.value.task.tenant_id});
+    return out;
 }
 
 std::optional<Task> Store::find_task(const Uuid& id) const {
     std::shared_lock lock(mutex_);
     auto it = tasks_.find(id);
     if (it == tasks_.end()) return std::nullopt;
-    return *it->second;
+    return it->second->task();
 }
 
 model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
                                                  const std::optional<model::Agent>& agent) {
-    std::unique_lock lock(mutex_);
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || (agent && !model::in_scope(*agent, it->second->tenant_id)))
-        return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
-    Task changed = *it->second;
-    const auto actor = agent ? model::Actor::make_agent(agent->id) : model::Actor::make_admin();
-    if (auto applied = model::apply_patch(changed, patch, actor, clock_.now()); !applied) return applied.error();
-    if (auto ok = check_log(); !ok) return ok.error();
-    const std::uint64_t sequence = log_.append(RecordType::task_updated, journal::encode_task_state(changed));
-    replace_task(it->second, changed);
-    return Committed<Task>{std::move(changed), sequence};
+    Committed<Task> out;
+    std::optional<Uuid> pending_again;
+    {
+        Exclusive lock = lock_exclusive();
+        auto it = tasks_.find(id);
+        if (it == tasks_.end() || (agent && !model::in_scope(*agent, it->second->task().tenant_id)))
+            return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
+        TaskSlot* slot = it->second.get();
+        const auto now = clock_.now();
+        const Task& current = slot->task();
+        // Fencing: a holder whose lease ran out has lost the task, even before the expiry pass
+        // has released it; it is released now, and the agent told so.
+        if (agent && model::held_by(current, agent->id) && current.lease_expires_at && *current.lease_expires_at <= now) {
+            if (auto ok = check_log(); !ok) return ok.error();
+            std::uint64_t sequence = 0;
+            auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, sequence);
+            lock.unlock();
+            if (tenant) notify({*tenant});
+            return model::make_error(model::Errc::lease_lost, "Task " + model::to_string(id) +
+                                                                  " is not held by this agent: its lease expired");
+        }
+        Task changed = current;
+        const auto actor = agent ? model::Actor::make_agent(agent->id) : model::Actor::make_admin();
+        if (auto applied = model::apply_patch(changed, patch, actor, now); !applied) return applied.error();
+        if (auto ok = check_log(); !ok) return ok.error();
+        out.sequence = log_.append(RecordType::task_updated, journal::encode_task_state(changed));
+        out.value = changed;
+        pending_again = replace(slot, std::move(changed));
+    }
+    if (pending_again) notify({*pending_again});
+    return out;
 }
 
 model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& agent) {
-    std::unique_lock lock(mutex_);
+    if (queues_stale_.load(std::memory_order_relaxed)) lock_exclusive();
+    std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
-    const KeySet* pending = &by_status_[slot(Status::pending)];
+    ClaimQueue* queue = &shared_queue_;
     if (agent.tenant_id) {
-        auto tenant = by_tenant_.find(*agent.tenant_id);
-        if (tenant == by_tenant_.end()) return Committed<std::optional<Task>>{};
-        pending = &tenant->second.by_status[slot(Status::pending)];
+        auto t = by_tenant_.find(*agent.tenant_id);
+        if (t == by_tenant_.end()) return Committed<std::optional<Task>>{};
+        queue = &t->second->queue;
     }
-    if (pending->empty()) return Committed<std::optional<Task>>{};
-    if (auto ok = check_log(); !ok) return ok.error();
-    TaskPtr& stored = tasks_.find(pending->begin()->id)->second;
-    Task changed = *stored;
-    model::apply_claim(changed, agent.id, clock_.now());
-    const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
-    replace_task(stored, changed);
-    return Committed<std::optional<Task>>{std::move(changed), sequence};
+    while (TaskSlot* slot = queue->pop()) {
+        std::uint64_t word = slot->word.load(std::memory_order_acquire);
+        if (status_of(word) != Status::pending) continue;  // claimed through the other queue, or done
+        if (auto ok = check_log(); !ok) return ok.error();
+        // The version to change is the one the word names; only a claim can change a pending
+        // task while the lock is shared, and only the winner of this CAS does.
+        TaskVersion* current = slot->current.load(std::memory_order_acquire);
+        if (!slot->word.compare_exchange_strong(word, make_word(version_of(word) + 1, Status::running),
+                                                std::memory_order_acq_rel, std::memory_order_acquire))
+            continue;
+        Task changed = current->task;
+        model::apply_claim(changed, agent.id, clock_.now());
+        const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
+        auto* version = new TaskVersion(changed);
+        slot->current.store(version, std::memory_order_release);
+        retire(current);
+        if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
+            push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
+        return Committed<std::optional<Task>>{std::move(changed), sequence};
+    }
+    return Committed<std::optional<Task>>{};
 }
 
-const Store::KeySet& Store::narrowest_index(const TaskFilter& filter) const {
+const Store::Index& Store::narrowest_index(const TaskFilter& filter) const {
     // An agent's tasks are usually the fewest; then a tenant's by status, a tenant's, a status.
     if (filter.agent_id) {
         auto it = by_agent_.find(*filter.agent_id);
@@ -141,9 +327,9 @@ const Store::KeySet& Store::narrowest_index(const TaskFilter& filter) const {
     if (filter.tenant_id) {
         auto it = by_tenant_.find(*filter.tenant_id);
         if (it == by_tenant_.end()) return empty_;
-        return filter.status ? it->second.by_status[slot(*filter.status)] : it->second.all;
+        return filter.status ? it->second->by_status[slot_of(*filter.status)] : it->second->all;
     }
-    if (filter.status) return by_status_[slot(*filter.status)];
+    if (filter.status) return by_status_[slot_of(*filter.status)];
     return all_;
 }
 
@@ -154,14 +340,16 @@ bool Store::matches(const Task& t, const TaskFilter& filter) {
 
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,
                        const std::function<void(const Task&)>& visit) const {
+    // Claims since the last change have not moved their tasks in the indices yet.
+    if (fixups_.load(std::memory_order_acquire)) lock_exclusive();
     std::shared_lock lock(mutex_);
-    const KeySet& index = narrowest_index(filter);
+    const Index& index = narrowest_index(filter);
     // Newest first: walk the ascending set backwards from just below `after`.
     auto it = after ? index.lower_bound(*after) : index.end();
     std::size_t visited = 0;
     while (it != index.begin()) {
         --it;
-        const Task& t = *tasks_.find(it->id)->second;
+        const Task& t = (*it)->task();
         if (!matches(t, filter)) continue;
         if (visited == limit) return true;
         visit(t);
@@ -176,30 +364,61 @@ std::size_t Store::task_count() const {
 }
 
 std::array<std::size_t, 4> Store::task_count_by_status() const {
-    std::shared_lock lock(mutex_);
+    Exclusive lock = lock_exclusive();
     std::array<std::size_t, 4> counts{};
-    for (Status s : model::kAllStatuses) counts[slot(s)] = by_status_[slot(s)].size();
+    for (Status s : model::kAllStatuses) counts[slot_of(s)] = by_status_[slot_of(s)].size();
     return counts;
 }
 
+Committed<std::size_t> Store::expire_leases() {
+    Committed<std::size_t> out{0, 0};
+    std::vector<Uuid> pending_again;
+    {
+        Exclusive lock = lock_exclusive();
+        if (!log_.healthy()) return out;
+        const auto now = clock_.now();
+        const std::int64_t now_us = model::to_micros(now);
+        while (!leases_.empty() && leases_.top().deadline_us <= now_us) {
+            const Lease lease = leases_.top();
+            leases_.pop();
+            auto it = tasks_.find(lease.task);
+            if (it == tasks_.end()) continue;
+            TaskSlot* slot = it->second.get();
+            const Task& t = slot->task();
+            // A lease entry is stale once the task has changed since (heartbeat, finish, ...).
+            if (t.version != lease.version || t.status != Status::running) continue;
+            if (auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, out.sequence))
+                pending_again.push_back(*tenant);
+            ++out.value;
+        }
+    }
+    notify(pending_again);
+    return out;
+}
+
 Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
-    std::unique_lock lock(mutex_);
+    Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
+    const auto now = clock_.now();
+    std::erase_if(idempotency_, [&](const auto& kv) { return now - kv.second.created_at >= kIdempotencyWindow; });
     // A task is created before it changes last, so finished tasks created at or after the
     // cutoff cannot be due: each walk stops there.
     const std::int64_t cutoff_us = model::to_micros(cutoff);
     std::vector<Uuid> due;
     for (Status s : {Status::completed, Status::failed}) {
-        for (const TaskKey& key : by_status_[slot(s)]) {
-            if (key.created_us >= cutoff_us || due.size() == max) break;
-            if (tasks_.find(key.id)->second->updated_at < cutoff) due.push_back(key.id);
+        for (const TaskSlot* slot : by_status_[slot_of(s)]) {
+            if (slot->key.created_us >= cutoff_us || due.size() == max) break;
+            if (slot->task().updated_at < cutoff) due.push_back(slot->key.id);
         }
     }
     if (due.empty()) return {};
-    const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(clock_.now(), due));
-    for (const Uuid& id : due) erase_task(id);
+    const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(now, due));
+    sweep_queues();
+    for (const Uuid& id : due) erase(id);
     return Committed<std::size_t>{due.size(), sequence};
 }
+
+// --- agents ---
 
 model::Agent Store::snapshot(const AgentEntry& entry) const {
     model::Agent a = entry.agent;
@@ -209,7 +428,7 @@ model::Agent Store::snapshot(const AgentEntry& entry) const {
 
 model::Result<Committed<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                               const model::TokenHash& token_hash) {
-    std::unique_lock lock(mutex_);
+    Exclusive lock = lock_exclusive();
     if (auto ok = check_log(); !ok) return ok.error();
     auto entry = std::make_unique<AgentEntry>();
     entry->agent.id = model::random_uuid();
@@ -264,28 +483,36 @@ std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& to
 }
 
 model::Result<Committed<std::size_t>> Store::delete_agent(const Uuid& id) {
-    std::unique_lock lock(mutex_);
-    auto it = agents_.find(id);
-    if (it == agents_.end())
-        return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
-    if (auto ok = check_log(); !ok) return ok.error();
+    Committed<std::size_t> out;
+    std::vector<Uuid> pending_again;
+    {
+        Exclusive lock = lock_exclusive();
+        auto it = agents_.find(id);
+        if (it == agents_.end())
+            return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
+        if (auto ok = check_log(); !ok) return ok.error();
 
-    std::vector<Task> released;
-    if (auto held = by_agent_.find(id); held != by_agent_.end()) {
         const auto now = clock_.now();
-        for (const TaskKey& key : held->second) {
-            Task t = *tasks_.find(key.id)->second;
-            if (t.status != Status::running) continue;
-            model::apply_release(t, "agent deleted", now);
-            released.push_back(std::move(t));
+        std::vector<std::pair<TaskSlot*, Task>> released;
+        if (auto held = by_agent_.find(id); held != by_agent_.end()) {
+            for (TaskSlot* slot : held->second) {
+                if (slot->task().status != Status::running) continue;
+                Task t = slot->task();
+                model::apply_release(t, "agent deleted", now);
+                released.emplace_back(slot, std::move(t));
+            }
         }
+        std::vector<Task> states;
+        for (const auto& [slot, t] : released) states.push_back(t);
+        out.sequence = log_.append(RecordType::agent_deleted, journal::encode_agent_deleted(id, now, states));
+        agent_by_token_.erase(it->second->agent.token_hash);
+        agents_.erase(it);
+        for (auto& [slot, t] : released)
+            if (auto tenant = replace(slot, std::move(t))) pending_again.push_back(*tenant);
+        out.value = released.size();
     }
-    const std::uint64_t sequence =
-        log_.append(RecordType::agent_deleted, journal::encode_agent_deleted(id, clock_.now(), released));
-    agent_by_token_.erase(it->second->agent.token_hash);
-    agents_.erase(it);
-    for (Task& t : released) replace_task(tasks_.find(t.id)->second, std::move(t));
-    return Committed<std::size_t>{released.size(), sequence};
+    notify(pending_again);
+    return out;
 }
 
 std::uint64_t Store::log_last_seen() {
@@ -306,20 +533,31 @@ std::uint64_t Store::log_last_seen() {
 void Store::apply_state(const journal::TaskState& state) {
     auto it = tasks_.find(state.id);
     // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (it == tasks_.end() || state.version <= it->second->version) return;
-    Task changed = *it->second;
+    if (it == tasks_.end() || state.version <= it->second->task().version) return;
+    Task changed = it->second->task();
     journal::apply_state(changed, state);
-    replace_task(it->second, std::move(changed));
+    replace(it->second.get(), std::move(changed));
 }
 
 void Store::apply(journal::Change change) {
-    std::unique_lock lock(mutex_);
+    Exclusive lock = lock_exclusive();
+    // Recovery applies changes one by one; the claim queues are built once, from the result,
+    // by the first operation after it.
+    queues_stale_.store(true, std::memory_order_relaxed);
     std::visit(
         [&](auto& c) {
             using C = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<C, journal::TaskCreated>) {
                 if (tasks_.contains(c.task.id)) return;
-                insert_task(std::make_shared<const Task>(std::move(c.task)));
+                const Uuid tenant = c.task.tenant_id, id = c.task.id;
+                const auto created = c.task.created_at;
+                TaskSlot* slot = insert(std::move(c.task));
+                if (c.idempotency_key) {
+                    const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
+                                                          slot->task().max_attempts, slot->task().lease_seconds);
+                    slot->idempotency_key = c.idempotency_key;
+                    idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
+                }
             } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
                 apply_state(c.state);
             } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
@@ -327,6 +565,7 @@ void Store::apply(journal::Change change) {
                 entry->agent = c.agent;
                 entry->agent.last_seen_at.reset();
                 if (c.agent.last_seen_at) entry->last_seen_us = model::to_micros(*c.agent.last_seen_at);
+                entry->last_logged_us = entry->last_seen_us.load();
                 agent_by_token_[c.agent.token_hash] = c.agent.id;
                 agents_[c.agent.id] = std::move(entry);
             } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
@@ -336,11 +575,13 @@ void Store::apply(journal::Change change) {
                 }
                 for (const auto& state : c.released) apply_state(state);
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                for (const Uuid& id : c.ids) erase_task(id);
+                sweep_queues();
+                for (const Uuid& id : c.ids) erase(id);
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
                 if (auto it = agents_.find(c.id); it != agents_.end()) {
                     auto& seen = it->second->last_seen_us;
                     seen = std::max(seen.load(), model::to_micros(c.at));
+                    it->second->last_logged_us = seen.load();
                 }
             }
         },
@@ -350,15 +591,18 @@ void Store::apply(journal::Change change) {
 journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
     journal::SnapshotData data;
     {
-        // Writers wait while this runs: copy pointers in table order, nothing more.
+        // Writers wait while this runs: copy pointers in table order, nothing more. The versions
+        // stay alive (reclaim() waits) until `data` lets go of its hold.
         const auto start = std::chrono::steady_clock::now();
         std::shared_lock lock(mutex_);
         data.sequence = log_.last_sequence();
         under_lock(data.sequence);
+        snapshot_holds_.fetch_add(1, std::memory_order_acq_rel);
+        data.hold = std::shared_ptr<void>(nullptr, [this](void*) { snapshot_holds_.fetch_sub(1, std::memory_order_acq_rel); });
         data.agents.reserve(agents_.size());
         for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
         data.tasks.reserve(tasks_.size());
-        for (const auto& [id, task] : tasks_) data.tasks.push_back({task, std::nullopt});
+        for (const auto& [id, slot] : tasks_) data.tasks.push_back({&slot->task(), slot->idempotency_key});
         data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
     // In created_at order, so that recovery appends to every index at its end.

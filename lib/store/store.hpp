@@ -1,20 +1,25 @@
-// Store: every task and agent, in memory, with the indices the API reads by.
+// Store: every task and agent, in memory, with the indices the API reads by and the queues
+// agents claim from.
 //
-// Tasks are kept by id, and their keys (created_at, id) in ordered sets: all tasks, by status,
-// by tenant (all, and by status), and by agent (tasks whose agent_id is that agent). The pending
-// sets are the claim queues: a tenant's, and the one across tenants that shared agents take from.
+// Tasks live in TaskSlots (one per task, for its life), found by id. Ordered indices of slots
+// by (created_at, id) serve listings: all tasks, by status, by tenant (all, and by status), by
+// agent (tasks whose agent_id is that agent). ClaimQueues serve claims: one per tenant, and one
+// across tenants for shared agents, each in created_at order.
 //
-// Thread-safety: every method may be called from any thread. One std::shared_mutex guards all
-// of it: readers (get, list, authenticate) share it, changes take it exclusively, and nothing
-// holds it after a method returns. Agents' last_seen_at is atomic so that authentication, which
-// happens on every request, stays a reader.
+// Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
+// too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
+// word, and publishes the task's new version; it cannot move the task in the ordered indices
+// (they are not safe to change under a shared lock), so it queues the slot for a fix-up that
+// the next exclusive holder does first. Every other change takes the lock exclusively. So a
+// claim never waits for another claim, and exactly one claim wins each pending task.
 //
-// Every change reads the time from the Clock while holding the lock, so updated_at follows the
-// order in which changes were applied, and sends one record to the ChangeLog (the journal)
-// under the same lock, so that the journal's order is the order of application. A change is
-// computed on a copy, logged, then applied: when the log has failed the change is refused
-// (journal_failed) and nothing is applied. The caller answers only once the record is durable
-// (Committed::sequence).
+// Durability. Every change reads the time from the Clock and sends one record to the ChangeLog
+// (the journal) while it holds the lock, so that the journal's order is the order in which
+// changes to a task were applied. A change is computed on a copy, logged, then applied; when
+// the log has failed the change is refused (journal_failed) and nothing is applied. The caller
+// answers only once the record is durable (Committed::sequence).
+//
+// Thread-safety: every public method may be called from any thread.
 #pragma once
 
 #include "journal/change.hpp"
@@ -24,16 +29,20 @@
 #include "model/errc.hpp"
 #include "model/task.hpp"
 #include "model/transition.hpp"
+#include "store/claim_queue.hpp"
+#include "store/idempotency.hpp"
+#include "store/task_key.hpp"
+#include "store/task_slot.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <memory_resource>
 #include <optional>
+#include <queue>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -41,22 +50,6 @@
 #include <vector>
 
 namespace taskd::store {
-
-using model::Uuid;
-
-// A task's place in the created_at order; ties are broken by id.
-struct TaskKey {
-    std::int64_t created_us = 0;
-    Uuid id{};
-
-    friend bool operator==(const TaskKey& a, const TaskKey& b) { return a.created_us == b.created_us && a.id == b.id; }
-    friend bool operator<(const TaskKey& a, const TaskKey& b) {
-        if (a.created_us != b.created_us) return a.created_us < b.created_us;
-        return std::memcmp(a.id.data, b.id.data, sizeof a.id.data) < 0;
-    }
-};
-
-inline TaskKey key_of(const model::Task& t) { return TaskKey{model::to_micros(t.created_at), t.id}; }
 
 struct TaskFilter {
     std::optional<Uuid> tenant_id;
@@ -71,6 +64,7 @@ struct NewTask {
     model::JsonText payload;
     std::uint32_t max_attempts = model::kDefaultMaxAttempts;
     std::uint32_t lease_seconds = model::kDefaultLeaseSeconds;
+    std::optional<std::string> idempotency_key;
 };
 
 // A change's result and the sequence number of its journal record (0: nothing was logged).
@@ -80,42 +74,38 @@ struct Committed {
     std::uint64_t sequence = 0;
 };
 
-struct UuidHash {
-    std::size_t operator()(const Uuid& id) const noexcept {
-        std::uint64_t a, b;
-        std::memcpy(&a, id.data, 8);
-        std::memcpy(&b, id.data + 8, 8);
-        return a ^ (b * 0x9E3779B97F4A7C15ull);
-    }
-};
-
-struct TokenHashHash {
-    std::size_t operator()(const model::TokenHash& h) const noexcept {
-        std::size_t v;
-        std::memcpy(&v, h.data(), sizeof v);  // a SHA-256 is uniform already
-        return v;
-    }
+struct Created {
+    model::Task task;
+    bool repeat = false;  // an earlier create with the same Idempotency-Key: nothing was created
 };
 
 class Store {
 public:
-    Store(const model::Clock& clock, journal::ChangeLog& log) : clock_(clock), log_(log) {}
+    Store(const model::Clock& clock, journal::ChangeLog& log);
+    ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
+    // Called, outside the store's lock, with the tenant of every task that has become
+    // claimable (created, re-queued, released): long polls wait on it. Set it before serving.
+    void set_on_pending(std::function<void(const Uuid& tenant)> on_pending) { on_pending_ = std::move(on_pending); }
+
     // --- tasks ---
-    model::Result<Committed<model::Task>> create_task(NewTask input);
+    // With an idempotency key that this tenant used within 24 hours: the task of that create
+    // (repeat), or a validation error when the body differs.
+    model::Result<Committed<Created>> create_task(NewTask input);
     std::optional<model::Task> find_task(const Uuid& id) const;
 
     // PATCH per the transition table. not_found when there is no such task; an agent's request
     // for a task outside its scope (another tenant's) is not_found too, so that existence does
-    // not leak. conflict / lease_lost when the table refuses.
-    // `agent` is who asks; nullopt means the admin.
+    // not leak. conflict / lease_lost when the table refuses; an agent whose lease has run out
+    // gets lease_lost, and the task is released at once.
     model::Result<Committed<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
                                                      const std::optional<model::Agent>& agent);
 
     // Claims the oldest pending task that `agent` may take; nullopt when there is none.
-    // unauthorized when the agent has been deleted since it authenticated.
+    // unauthorized when the agent has been deleted since it authenticated. Takes the store's
+    // lock shared only.
     model::Result<Committed<std::optional<model::Task>>> claim(const model::Agent& agent);
 
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, starting strictly
@@ -127,8 +117,14 @@ public:
     std::size_t task_count() const;
     std::array<std::size_t, 4> task_count_by_status() const;
 
+    // Releases every running task whose lease ended at or before now: back to pending while
+    // attempts remain, else failed ("lease expired"), one record each. Returns how many, and
+    // the last record.
+    Committed<std::size_t> expire_leases();
+
     // Drops completed and failed tasks last changed before `cutoff` (--retain), at most `max`
-    // of them, with one tasks_purged record; returns how many.
+    // of them, with one tasks_purged record; returns how many. Also forgets idempotency keys
+    // older than their window.
     Committed<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
 
     // --- agents ---
@@ -154,56 +150,99 @@ public:
     // --- durability ---
     // Applies a change read back from disk by recovery. Call before serving.
     void apply(journal::Change change);
-    // The whole state and the sequence number it corresponds to, copied under the shared lock
-    // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held.
+    // The whole state and the sequence number it corresponds to, taken under the shared lock
+    // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held. The
+    // task versions it holds are not freed while the SnapshotData lives.
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    // Index nodes come from one pool (every index changes under the exclusive lock, so an
+    struct ByKey {
+        using is_transparent = void;
+        bool operator()(const TaskSlot* a, const TaskSlot* b) const { return a->key < b->key; }
+        bool operator()(const TaskSlot* a, const TaskKey& b) const { return a->key < b; }
+        bool operator()(const TaskKey& a, const TaskSlot* b) const { return a < b->key; }
+    };
+    // Index nodes come from one pool (indices change only under the exclusive lock, so an
     // unsynchronized pool will do): a task sits in four or five sets, and the general-purpose
     // allocator made their nodes the largest cost of recovery.
-    using KeySet = std::pmr::set<TaskKey>;
+    using Index = std::pmr::set<TaskSlot*, ByKey>;
     struct TenantIndex {
         explicit TenantIndex(std::pmr::memory_resource* pool)
-            : all(pool), by_status{KeySet(pool), KeySet(pool), KeySet(pool), KeySet(pool)} {}
-        KeySet all;
-        std::array<KeySet, 4> by_status;
+            : all(pool), by_status{Index(pool), Index(pool), Index(pool), Index(pool)} {}
+        Index all;
+        std::array<Index, 4> by_status;
+        ClaimQueue queue;
     };
-    // Tasks are immutable versions: a change stores a new one. A reader copies a pointer, and a
-    // snapshot's capture copies pointers, not tasks.
-    using TaskPtr = std::shared_ptr<const model::Task>;
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
         std::atomic<std::int64_t> last_seen_us{0};  // 0: never
         std::atomic<std::int64_t> last_logged_us{0};
     };
+    struct Lease {
+        std::int64_t deadline_us;
+        Uuid task;
+        std::uint64_t version;  // the lease belongs to this version; a later one makes it stale
+        friend bool operator>(const Lease& a, const Lease& b) { return a.deadline_us > b.deadline_us; }
+    };
+    using Exclusive = std::unique_lock<std::shared_mutex>;
 
-    static std::size_t slot(model::Status s) { return static_cast<std::size_t>(s); }
-    void index_insert(const model::Task& t);
-    void index_erase(const model::Task& t);
-    const KeySet& narrowest_index(const TaskFilter& filter) const;
+    static std::size_t slot_of(model::Status s) { return static_cast<std::size_t>(s); }
+
+    // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing).
+    Exclusive lock_exclusive() const;
+    void drain_fixups() const;
+    void reclaim() const;
+    void retire(TaskVersion* version) const;
+
+    void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
+    void unindex(TaskSlot* slot) const;
+    TenantIndex& tenant(const Uuid& id) const;
+    void enqueue(TaskSlot* slot, bool put_back) const;
+    void track_lease(const model::Task& t) const;
+
+    TaskSlot* insert(model::Task task);
+    // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
+    void erase(const Uuid& id);
+    void sweep_queues() const;
+    void rebuild_queues() const;
+    // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
+    // and queues as its state requires. Returns the tenant when it became claimable.
+    std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
+    std::optional<Uuid> release(TaskSlot* slot, std::string_view reason, model::Timestamp now,
+                                journal::RecordType type, std::uint64_t& sequence);
+    void apply_state(const journal::TaskState& state);
+
+    const Index& narrowest_index(const TaskFilter& filter) const;
     static bool matches(const model::Task& t, const TaskFilter& filter);
     model::Agent snapshot(const AgentEntry& entry) const;
     model::Result<void> check_log() const;
-    // Replaces the stored version of `changed.id` with `changed`, keeping the indices right.
-    void replace_task(TaskPtr& stored, model::Task changed);
-    void insert_task(TaskPtr task);
-    void erase_task(const Uuid& id);
-    KeySet& agent_index(const Uuid& agent);
-    void apply_state(const journal::TaskState& state);
+    void notify(const std::vector<Uuid>& tenants) const;
 
     const model::Clock& clock_;
     journal::ChangeLog& log_;
+    std::function<void(const Uuid&)> on_pending_;
+
     mutable std::shared_mutex mutex_;
-    std::pmr::unsynchronized_pool_resource pool_;
-    boost::unordered_flat_map<Uuid, TaskPtr, UuidHash> tasks_;
-    KeySet all_{&pool_};
-    std::array<KeySet, 4> by_status_{KeySet(&pool_), KeySet(&pool_), KeySet(&pool_), KeySet(&pool_)};
-    std::unordered_map<Uuid, TenantIndex, UuidHash> by_tenant_;
-    std::unordered_map<Uuid, KeySet, UuidHash> by_agent_;
+    // Claims' deferred work (lock-free stacks, drained by the next exclusive holder).
+    mutable std::atomic<TaskSlot*> fixups_{nullptr};
+    mutable std::atomic<TaskVersion*> retired_{nullptr};
+    mutable std::atomic<int> snapshot_holds_{0};
+    mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
+
+    // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
+    // whichever method takes it first).
+    mutable std::pmr::unsynchronized_pool_resource pool_;
+    boost::unordered_flat_map<Uuid, std::unique_ptr<TaskSlot>, UuidHash> tasks_;
+    mutable Index all_{&pool_};
+    mutable std::array<Index, 4> by_status_{Index(&pool_), Index(&pool_), Index(&pool_), Index(&pool_)};
+    mutable std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
+    mutable std::unordered_map<Uuid, Index, UuidHash> by_agent_;
+    mutable ClaimQueue shared_queue_;
+    mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
+    std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
     boost::unordered_flat_map<model::TokenHash, Uuid, TokenHashHash> agent_by_token_;
-    const KeySet empty_{&pool_};
+    const Index empty_{&pool_};
 };
 
 }  // namespace taskd::store

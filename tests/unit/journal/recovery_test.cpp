@@ -52,7 +52,11 @@ const Sample& sample() {
         };
         auto create = [&](const model::Uuid& tenant, const char* type) {
             return at_next_tick([&] {
-                return st.create_task({tenant, type, model::make_json_text(R"({"n":1})")}).value().value;
+                store::NewTask n;
+                n.tenant_id = tenant;
+                n.type = type;
+                n.payload = model::make_json_text(R"({"n":1})");
+                return st.create_task(std::move(n)).value().value.task;
             });
         };
         const model::Uuid tenant = model::random_uuid();

@@ -101,7 +101,8 @@ private:
             case kCreate: {
                 store::NewTask n{tenants[pick(tenants.size())], kTypes[pick(3)],
                                  model::make_json_text("{\"step\":" + std::to_string(step) + "}"),
-                                 static_cast<std::uint32_t>(1 + pick(3)), static_cast<std::uint32_t>(30 + pick(90))};
+                                 static_cast<std::uint32_t>(1 + pick(3)), static_cast<std::uint32_t>(30 + pick(90)),
+                                 step % 4 == 0 ? std::optional<std::string>("key-" + std::to_string(step)) : std::nullopt};
                 return store.create_task(std::move(n)).has_value();
             }
             case kClaim: {

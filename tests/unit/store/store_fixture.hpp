@@ -26,7 +26,7 @@ struct StoreFixture {
         n.payload = model::make_json_text("{}");
         n.max_attempts = max_attempts;
         n.lease_seconds = lease_seconds;
-        return store.create_task(std::move(n)).value().value;
+        return store.create_task(std::move(n)).value().value.task;
     }
 
     // The n-th agent registered (from 0) is "agent-<n>" with token "token-<n>".

@@ -69,8 +69,11 @@ struct BrokenJournal {
     std::uint64_t sequence_before = 0;
 
     model::Task create() {
-        store::NewTask n{tenant, "T", model::make_json_text("{}")};
-        return store.create_task(std::move(n)).value().value;
+        store::NewTask n;
+        n.tenant_id = tenant;
+        n.type = "T";
+        n.payload = model::make_json_text("{}");
+        return store.create_task(std::move(n)).value().value.task;
     }
     void tick() { clock.advance(std::chrono::seconds(2)); }
 
@@ -117,7 +120,11 @@ BOOST_FIXTURE_TEST_SUITE(store_journal, BrokenJournal)
 BOOST_AUTO_TEST_CASE(every_change_is_refused_and_nothing_is_applied) {
     const auto admin = std::nullopt;
     const auto result = model::make_json_text(R"({"done":true})");
-    expect_refused(status_of(store.create_task({tenant, "T", model::make_json_text("{}")})), "create");
+    store::NewTask refused;
+    refused.tenant_id = tenant;
+    refused.type = "T";
+    refused.payload = model::make_json_text("{}");
+    expect_refused(status_of(store.create_task(std::move(refused))), "create");
     expect_refused(status_of(store.claim(holder)), "claim by a tenant agent");
     expect_refused(status_of(store.claim(shared)), "claim by a shared agent");
     expect_refused(status_of(store.patch_task(running.id, {Status::running, nullptr}, holder)), "heartbeat");

@@ -1,0 +1,63 @@
+// TaskSlot: one task's place in the store for its whole life.
+//
+// It holds the two things a claim changes without the store's exclusive lock:
+// - `word`, the task's status and version in one atomic word. Every change moves it by
+//   compare-and-swap from the (status, version) it read, so of two claims that find the same
+//   pending task in two queues (its tenant's and the shared one) exactly one wins.
+// - `current`, the task's current immutable version. A change publishes a new version and
+//   retires the old one; retired versions are freed only while the store's lock is held
+//   exclusively (no reader can be looking then) and no snapshot is being written from them.
+//
+// The other members belong to whoever holds the exclusive lock.
+#pragma once
+
+#include "model/task.hpp"
+#include "store/task_key.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace taskd::store {
+
+struct TaskVersion {
+    explicit TaskVersion(model::Task t) : task(std::move(t)) {}
+    const model::Task task;
+    TaskVersion* next_retired = nullptr;  // the retire list's link
+};
+
+inline std::uint64_t make_word(std::uint64_t version, model::Status status) {
+    return version << 2 | static_cast<std::uint64_t>(status);
+}
+inline model::Status status_of(std::uint64_t word) { return static_cast<model::Status>(word & 3); }
+inline std::uint64_t version_of(std::uint64_t word) { return word >> 2; }
+
+struct TaskSlot {
+    explicit TaskSlot(TaskVersion* first)
+        : word(make_word(first->task.version, first->task.status)),
+          current(first),
+          key(key_of(first->task)),
+          indexed_status(first->task.status),
+          indexed_agent(first->task.agent_id) {}
+    ~TaskSlot() { delete current.load(std::memory_order_relaxed); }
+    TaskSlot(const TaskSlot&) = delete;
+    TaskSlot& operator=(const TaskSlot&) = delete;
+
+    std::atomic<std::uint64_t> word;
+    std::atomic<TaskVersion*> current;
+    const TaskKey key;
+    std::optional<std::string> idempotency_key;  // set at create, never changed
+
+    // What the store's ordered indices hold for this task: a claim (under the shared lock)
+    // leaves them behind and queues the slot on the fix-up list; the next exclusive holder
+    // moves the task to its real place.
+    model::Status indexed_status;
+    std::optional<Uuid> indexed_agent;
+    std::atomic<bool> fixup_queued{false};
+    TaskSlot* next_fixup = nullptr;
+
+    const model::Task& task() const { return current.load(std::memory_order_acquire)->task; }
+};
+
+}  // namespace taskd::store
