@@ -29,11 +29,10 @@ public:
     // The next entry, or nullptr when the queue is empty. May return a slot whose task is no
     // longer pending: the caller checks its word.
     TaskSlot* pop() {
-        const std::uint64_t size = size_.load(std::memory_order_acquire);
-        // Checked first so that idle claimers do not push head_ ever further past the end.
-        if (head_.load(std::memory_order_relaxed) >= size) return nullptr;
+        // One read-modify-write of the one contended line, nothing else: claimers that find
+        // the queue empty leave head_ past the end, and the next push() clamps it back.
         const std::uint64_t i = head_.fetch_add(1, std::memory_order_relaxed);
-        if (i >= size) return nullptr;  // another claimer took the last one; push() clamps head_
+        if (i >= size_.load(std::memory_order_acquire)) return nullptr;
         return items_[i];
     }
 
@@ -58,9 +57,11 @@ private:
     void clamp();
     void compact();
 
+    // head_ has a cache line of its own: every claim writes it, and the array and size_, which
+    // claims only read, must not be invalidated with it.
+    alignas(64) std::atomic<std::uint64_t> head_{0};
+    alignas(64) std::atomic<std::uint64_t> size_{0};
     std::vector<TaskSlot*> items_;
-    std::atomic<std::uint64_t> head_{0};
-    std::atomic<std::uint64_t> size_{0};
 };
 
 }  // namespace taskd::store

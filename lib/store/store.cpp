@@ -307,10 +307,13 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
             continue;
         Task changed = current->task;
         model::apply_claim(changed, agent.id, clock_.now());
-        const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
+        // Published before it is logged: a snapshot captured meanwhile (it shares the lock)
+        // either sees this version, or read the journal's last sequence number before this
+        // record got one, and replays it. Logged first, the claim could fall between the two.
         auto* version = new TaskVersion(changed);
         slot->current.store(version, std::memory_order_release);
         retire(current);
+        const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
         if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
             push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
         return Committed<std::optional<Task>>{std::move(changed), sequence};

@@ -15,9 +15,10 @@
 //
 // Durability. Every change reads the time from the Clock and sends one record to the ChangeLog
 // (the journal) while it holds the lock, so that the journal's order is the order in which
-// changes to a task were applied. A change is computed on a copy, logged, then applied; when
-// the log has failed the change is refused (journal_failed) and nothing is applied. The caller
-// answers only once the record is durable (Committed::sequence).
+// changes to a task were applied. A change is computed on a copy, logged, then applied (a claim
+// publishes first and logs next: see claim()); when the log has failed the change is refused
+// (journal_failed) and nothing is applied. The caller answers only once the record is durable
+// (Committed::sequence).
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
