@@ -26,19 +26,25 @@ namespace taskd::store {
 
 class ClaimQueue {
 public:
+    // `lane`: which of TaskSlot::queued this queue keeps (0: a tenant's, 1: the shared one).
+    explicit ClaimQueue(int lane) : lane_(lane) {}
+
     // The next entry, or nullptr when the queue is empty. May return a slot whose task is no
     // longer pending: the caller checks its word.
     TaskSlot* pop() {
-        // One read-modify-write of the one contended line, nothing else: claimers that find
-        // the queue empty leave head_ past the end, and the next push() clamps it back.
+        // One read-modify-write of the one contended line: claimers that find the queue empty
+        // leave head_ past the end, and the next push() clamps it back.
         const std::uint64_t i = head_.fetch_add(1, std::memory_order_relaxed);
         if (i >= size_.load(std::memory_order_acquire)) return nullptr;
-        return items_[i];
+        TaskSlot* slot = items_[i];
+        slot->queued[lane_].store(false, std::memory_order_relaxed);
+        return slot;
     }
 
     // --- exclusive lock only ---
     void push(TaskSlot* slot);
-    // Puts a task that is pending again back at its place by created_at.
+    // Puts a task that is pending again back at its place by created_at, unless its entry is
+    // still waiting there.
     void put_back(TaskSlot* slot);
     std::uint64_t waiting() const;  // entries not yet popped (some may be stale)
     // Drops the entries not yet popped for which `drop(slot)` is true, and the spent ones.
@@ -47,7 +53,11 @@ public:
         clamp();
         const auto head = static_cast<std::ptrdiff_t>(head_.load(std::memory_order_relaxed));
         items_.erase(items_.begin(), items_.begin() + head);
-        std::erase_if(items_, drop);
+        std::erase_if(items_, [&](TaskSlot* s) {
+            if (!drop(s)) return false;
+            s->queued[lane_].store(false, std::memory_order_relaxed);
+            return true;
+        });
         head_.store(0, std::memory_order_relaxed);
         size_.store(items_.size(), std::memory_order_release);
     }
@@ -62,6 +72,7 @@ private:
     alignas(64) std::atomic<std::uint64_t> head_{0};
     alignas(64) std::atomic<std::uint64_t> size_{0};
     std::vector<TaskSlot*> items_;
+    const int lane_;
 };
 
 }  // namespace taskd::store

@@ -32,11 +32,11 @@ Store::~Store() {
 
 // --- claims' deferred work ---
 
-Store::Exclusive Store::lock_exclusive() const {
+Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     drain_fixups();
     reclaim();
-    if (queues_stale_.load(std::memory_order_relaxed)) rebuild_queues();
+    if (rebuild && queues_stale_.load(std::memory_order_relaxed)) rebuild_queues();
     return lock;
 }
 
@@ -142,10 +142,36 @@ void Store::erase(const Uuid& id) {
     if (it == tasks_.end()) return;
     TaskSlot* slot = it->second.get();
     unindex(slot);
-    if (slot->idempotency_key) idempotency_.erase(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
+    if (slot->idempotency_key) {
+        // The key may have been used again, for a newer task, once its window had passed.
+        auto entry = idempotency_.find(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
+        if (entry != idempotency_.end() && entry->second.task == id) idempotency_.erase(entry);
+    }
     // A snapshot being written may still read this version: it goes the way of every version.
     retire(slot->current.exchange(nullptr));
     tasks_.erase(it);
+}
+
+void Store::sweep_queues_if_bloated() const {
+    // Entries of tasks claimed through the other queue pile up in a queue nobody pops (the
+    // shared one, when there is no shared agent). Sweeping costs the queue's length, so it is
+    // done only once stale entries outnumber the pending tasks.
+    const std::size_t pending = by_status_[slot_of(Status::pending)].size();
+    bool bloated = shared_queue_.waiting() > 2 * pending + 1024;
+    for (auto& [id, t] : by_tenant_)
+        bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
+    if (bloated) sweep_queues();
+}
+
+void Store::compact_leases() const {
+    const std::size_t running = by_status_[slot_of(Status::running)].size();
+    if (leases_.size() <= 4 * running + 1024) return;
+    decltype(leases_) fresh;
+    for (const TaskSlot* slot : by_status_[slot_of(Status::running)]) {
+        const Task& t = slot->task();
+        if (t.lease_expires_at) fresh.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
+    }
+    leases_ = std::move(fresh);
 }
 
 void Store::sweep_queues() const {
@@ -379,6 +405,7 @@ Committed<std::size_t> Store::expire_leases() {
     {
         Exclusive lock = lock_exclusive();
         if (!log_.healthy()) return out;
+        compact_leases();
         const auto now = clock_.now();
         const std::int64_t now_us = model::to_micros(now);
         while (!leases_.empty() && leases_.top().deadline_us <= now_us) {
@@ -402,6 +429,7 @@ Committed<std::size_t> Store::expire_leases() {
 Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
     Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
+    sweep_queues_if_bloated();
     const auto now = clock_.now();
     std::erase_if(idempotency_, [&](const auto& kv) { return now - kv.second.created_at >= kIdempotencyWindow; });
     // A task is created before it changes last, so finished tasks created at or after the
@@ -543,7 +571,7 @@ void Store::apply_state(const journal::TaskState& state) {
 }
 
 void Store::apply(journal::Change change) {
-    Exclusive lock = lock_exclusive();
+    Exclusive lock = lock_exclusive(false);
     // Recovery applies changes one by one; the claim queues are built once, from the result,
     // by the first operation after it.
     queues_stale_.store(true, std::memory_order_relaxed);

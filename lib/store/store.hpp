@@ -172,7 +172,7 @@ private:
             : all(pool), by_status{Index(pool), Index(pool), Index(pool), Index(pool)} {}
         Index all;
         std::array<Index, 4> by_status;
-        ClaimQueue queue;
+        ClaimQueue queue{0};
     };
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
@@ -189,8 +189,9 @@ private:
 
     static std::size_t slot_of(model::Status s) { return static_cast<std::size_t>(s); }
 
-    // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing).
-    Exclusive lock_exclusive() const;
+    // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
+    // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
+    Exclusive lock_exclusive(bool rebuild = true) const;
     void drain_fixups() const;
     void reclaim() const;
     void retire(TaskVersion* version) const;
@@ -205,6 +206,10 @@ private:
     // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
     void erase(const Uuid& id);
     void sweep_queues() const;
+    // sweep_queues() when a queue holds many more entries than pending tasks.
+    void sweep_queues_if_bloated() const;
+    // Drops lease entries that heartbeats and finishes made stale, when they are most of them.
+    void compact_leases() const;
     void rebuild_queues() const;
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
@@ -238,7 +243,7 @@ private:
     mutable std::array<Index, 4> by_status_{Index(&pool_), Index(&pool_), Index(&pool_), Index(&pool_)};
     mutable std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
     mutable std::unordered_map<Uuid, Index, UuidHash> by_agent_;
-    mutable ClaimQueue shared_queue_;
+    mutable ClaimQueue shared_queue_{1};
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
