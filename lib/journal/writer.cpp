@@ -124,12 +124,13 @@ void Writer::complete_up_to(std::uint64_t sequence, std::unique_lock<std::mutex>
 void Writer::fail(const std::string& reason) {
     // Called with mutex_ held.
     if (!healthy()) return;
+    // Logged first, so the reason is in the log before any client can see a 503 for it.
+    util::log_error("journal: " + reason + "; refusing changes until restart");
     failure_ = reason;
     healthy_.store(false, std::memory_order_release);
     durable_changed_.notify_all();
     for (auto& [sequence, waiter] : waiters_) complete_later(std::move(waiter), failed_error());
     waiters_.clear();
-    util::log_error("journal: " + reason + "; refusing changes until restart");
 }
 
 IoResult<> Writer::start_segment(std::uint64_t first_sequence) {
