@@ -96,7 +96,10 @@ std::string next_link(const ListQuery& q, const store::TaskKey& last) {
     if (q.filter.type) params.append({"type", *q.filter.type});
     params.append({"limit", std::to_string(*q.limit)});
     params.append({"cursor", encode_cursor(last)});
-    return "<" + std::string(url.buffer()) + ">; rel=\"next\"";
+    std::string link = "<";
+    link += url.buffer();
+    link += ">; rel=\"next\"";
+    return link;
 }
 
 net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
@@ -178,6 +181,17 @@ Response claim_answer(const std::optional<model::Task>& task) {
     return json_response(200, task ? task_json(*task) : std::string("null"));
 }
 
+// A waiter woken for a task of `woken_for` that did not take a task of that tenant (it took an
+// older one of another tenant, or its claim failed) leaves that task pending: the wake-up goes on
+// to the next waiter. One that found nothing at all does not pass it on: then nothing it may
+// take is pending, the task went to someone else, and passing on would wake waiters in a circle.
+void pass_on_wake_up(ApiContext& ctx, const std::optional<model::Uuid>& woken_for,
+                     const model::Result<std::optional<model::Task>>& claimed) {
+    if (!woken_for) return;
+    if (claimed && (!*claimed || (*claimed)->tenant_id == *woken_for)) return;
+    ctx.waiters.notify(*woken_for);
+}
+
 // wait=<0-60> seconds of long poll.
 std::optional<std::chrono::seconds> read_wait(const Request& r, FieldErrors& errors) {
     const auto text = r.query_param("wait");
@@ -224,7 +238,7 @@ net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
         // A task may have arrived between the claim above and add(): look once more.
         claimed = co_await claim_once(ctx, agent);
         if (!claimed || *claimed) {
-            if (auto woken_for = ctx.waiters.remove(waiter)) ctx.waiters.notify(*woken_for);
+            pass_on_wake_up(ctx, ctx.waiters.remove(waiter), claimed);
             if (!claimed) co_return claimed.error();
             co_return claim_answer(*claimed);
         }
@@ -244,9 +258,10 @@ net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
                 co_return claim_answer(std::nullopt);
             }
         }
-        ctx.waiters.remove(waiter);
+        const auto woken_for = ctx.waiters.remove(waiter);
         if (ctx.waiters.stopping()) co_return claim_answer(std::nullopt);
         claimed = co_await claim_once(ctx, agent);
+        pass_on_wake_up(ctx, woken_for, claimed);
         if (!claimed) co_return claimed.error();
         if (*claimed || std::chrono::steady_clock::now() >= deadline) co_return claim_answer(*claimed);
     }

@@ -4,8 +4,9 @@
 // strand that the request awaits until its deadline. When a task becomes claimable for a
 // tenant, notify() wakes ONE waiter that may take it — the one waiting longest among that
 // tenant's agents and the shared agents — by cancelling its timer on its own strand; a
-// thundering herd of claims for one task would be waste. A woken waiter that does not claim
-// (its client went away) passes the notice on (notify again), so a task is never swallowed.
+// thundering herd of claims for one task would be waste. A woken waiter that does not take a
+// task of the tenant it was woken for (its client went away, or it took an older task of
+// another tenant) passes the notice on (notify again), so a task is never swallowed.
 //
 // At most `max_waiters` wait at once (--max-waiters): every waiter is an open connection and a
 // timer. Thread-safety: every method may be called from any thread.
