@@ -37,6 +37,12 @@ bool valid_record_after(std::span<const std::uint8_t> data, std::size_t from, st
     return false;
 }
 
+// Segments are reserved ahead (AppendFile::reserve), so a segment's data ends where only zeros
+// follow. No record starts with a zero byte run this long (its CRC, length and type).
+bool only_zeros(std::span<const std::uint8_t> rest) {
+    return std::all_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b == 0; });
+}
+
 std::string at(const std::string& file, std::size_t offset) { return file + " at offset " + std::to_string(offset); }
 
 class Recovery {
@@ -182,8 +188,9 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
     FileHeader header;
     const auto parsed = parse_file_header(data, kSegmentMagic, header);
     if (parsed != ParseResult::ok) {
-        // A segment whose creation was interrupted has a short header and nothing else.
-        const bool torn = last && parsed == ParseResult::truncated;
+        // A segment whose creation was interrupted has a short header and nothing else (or
+        // zeros: a reservation made durable before the header was).
+        const bool torn = last && (parsed == ParseResult::truncated || only_zeros(data));
         return damage(name, 0, data.size(), torn, "damaged segment header");
     }
     if (header.first_sequence > expected_ || (!first_read && header.first_sequence != expected_))
@@ -196,6 +203,7 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
     while (offset < data.size()) {
         RecordView r;
         const auto result = parse_record(data.subspan(offset), r);
+        if (result != ParseResult::ok && only_zeros(data.subspan(offset))) break;  // the unused reservation
         if (result != ParseResult::ok || r.sequence != next) {
             // Only a cut or garbled record can come from a write that died; a whole valid record
             // in the wrong place cannot.

@@ -18,14 +18,17 @@ public:
     explicit PosixAppendFile(int fd) : fd_(fd) {}
     ~PosixAppendFile() override { ::close(fd_); }
 
+    // pwrite at our own offset rather than O_APPEND: after reserve() the file's size is the
+    // reservation, not the end of the data.
     IoResult<> append(std::span<const std::uint8_t> data) override {
         while (!data.empty()) {
-            const ssize_t n = ::write(fd_, data.data(), data.size());
+            const ssize_t n = ::pwrite(fd_, data.data(), data.size(), offset_);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 return last_error();
             }
             data = data.subspan(static_cast<std::size_t>(n));
+            offset_ += n;
         }
         return {};
     }
@@ -35,8 +38,15 @@ public:
         return {};
     }
 
+    void reserve(std::uint64_t bytes) override {
+        // Ignored on failure: the appends then allocate as they go, and a full disk shows up
+        // as a failed write, as without a reservation.
+        (void)::posix_fallocate(fd_, 0, static_cast<off_t>(bytes));
+    }
+
 private:
     int fd_;
+    off_t offset_ = 0;
 };
 
 class PosixStorage final : public Storage {
@@ -44,7 +54,7 @@ public:
     explicit PosixStorage(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
     IoResult<std::unique_ptr<AppendFile>> create(const std::string& name) override {
-        const int fd = ::open(path(name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        const int fd = ::open(path(name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0) return last_error();
         return std::unique_ptr<AppendFile>(std::make_unique<PosixAppendFile>(fd));
     }

@@ -145,6 +145,10 @@ IoResult<> Writer::start_segment(std::uint64_t first_sequence) {
     const std::string header = file_header(kSegmentMagic, first_sequence);
     if (auto ok = (*file)->append(as_bytes(header)); !ok) return ok;
     if (auto ok = (*file)->sync(); !ok) return ok;
+    // Reserved after the header is durable, so a file with its full size never lacks one. The
+    // reservation becomes durable with the first sync of a record; until then, either size reads
+    // the same to recovery.
+    (*file)->reserve(options_.segment_bytes);
     if (auto ok = storage_.sync_directory(); !ok) return ok;
     segment_ = std::move(*file);
     segment_first_ = first_sequence;

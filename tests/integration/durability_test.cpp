@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 using namespace taskd::test;
@@ -156,15 +157,14 @@ BOOST_AUTO_TEST_CASE(damage_before_good_data_stops_the_start_until_recover_trunc
     fs::path first = segments.front();
     {
         std::fstream io(first, std::ios::binary | std::ios::in | std::ios::out);
-        io.seekg(0, std::ios::end);
-        const auto size = static_cast<long>(io.tellg());
-        const long at = 24 + (size - 24) * 25 / 100;
-        io.seekg(at);
-        char c = 0;
-        io.read(&c, 1);
-        c = static_cast<char>(c ^ 0x5a);
+        const std::string bytes((std::istreambuf_iterator<char>(io)), std::istreambuf_iterator<char>());
+        // The segment is reserved ahead: its records end where only zeros follow.
+        const auto data_end = static_cast<long>(bytes.find_last_not_of('\0') + 1);
+        BOOST_TEST_REQUIRE(data_end > 24);
+        const long at = 24 + (data_end - 24) * 25 / 100;
+        io.clear();
         io.seekp(at);
-        io.write(&c, 1);
+        io.put(static_cast<char>(bytes[static_cast<std::size_t>(at)] ^ 0x5a));
     }
     std::string out;
     BOOST_TEST(ServerProcess::run_to_exit({"--check-data", data.string()}, &out) == 2);

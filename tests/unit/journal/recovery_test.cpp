@@ -233,9 +233,11 @@ BOOST_AUTO_TEST_CASE(garbage_after_the_last_record_is_a_torn_tail) {
         for (auto& c : s) c = static_cast<char>(rng());
         return s;
     };
+    // (Zeros alone are a segment's unused reservation: see the next test.)
     const std::pair<const char*, std::string> cases[] = {
-        {"1 zero", std::string(1, '\0')},        {"16 zeros", std::string(16, '\0')},
-        {"17 zeros", std::string(17, '\0')},     {"a page of zeros", std::string(4096, '\0')},
+        {"a one", std::string(1, '\1')},
+        {"16 zeros and a one", std::string(16, '\0') + '\1'},
+        {"a one and a page of zeros", '\1' + std::string(4096, '\0')},
         {"0xff x 40", std::string(40, '\xff')},  {"3 random", random(3)},
         {"100 random", random(100)},             {"5000 random", random(5000)},
         {"a segment header", journal::file_header(journal::kSegmentMagic, 12)},
@@ -254,6 +256,72 @@ BOOST_AUTO_TEST_CASE(garbage_after_the_last_record_is_a_torn_tail) {
             BOOST_TEST(storage.get(name).size() == size);
         }
     }
+}
+
+// Segments are reserved ahead (AppendFile::reserve): their records end where only zeros follow,
+// in the last segment and in older ones alike. Nothing is cut, nothing reported.
+BOOST_AUTO_TEST_CASE(zeros_after_the_records_are_an_unused_reservation) {
+    for (std::size_t zeros : {1u, 17u, 4096u, 1u << 16}) {
+        for (const std::string& name : {segment_name(1), segment_name(7)}) {
+            BOOST_TEST_CONTEXT(zeros << " zeros after " << name) {
+                MemoryStorage storage = segments({0, 6});
+                storage.put(name, storage.get(name) + std::string(zeros, '\0'));
+                const auto before = storage.snapshot();
+                const auto o = recover(storage);
+                if (!expect_prefix(o, 11)) continue;
+                BOOST_TEST(o.report().cuts.empty(), o.cuts());
+                BOOST_TEST((storage.snapshot() == before));
+            }
+        }
+    }
+}
+
+// A write that died inside the reservation: part of the last record, then zeros. It is a torn
+// tail, cut where the record starts.
+BOOST_AUTO_TEST_CASE(a_torn_record_inside_the_reservation_is_cut) {
+    const MemoryStorage base = segments({0, 6});
+    const std::string name = segment_name(7);
+    const std::string full = base.get(name);
+    const auto starts = sample().offsets(6);
+    const std::size_t last = starts[starts.size() - 2];
+    for (std::size_t kept_bytes : {std::size_t{1}, journal::kRecordHeaderBytes, (full.size() - last) / 2}) {
+        BOOST_TEST_CONTEXT(kept_bytes << " bytes of the last record") {
+            // (Were the bytes lost all zeros, the zeros would restore the record.)
+            const std::string lost = full.substr(last + kept_bytes);
+            BOOST_TEST_REQUIRE(lost.find_first_not_of('\0') != std::string::npos);
+            MemoryStorage storage = base;
+            storage.put(name, full.substr(0, last + kept_bytes) + std::string(8192, '\0'));
+            const auto o = recover(storage);
+            if (!expect_prefix(o, 10)) continue;
+            BOOST_TEST(contains(o.cuts(), "torn tail: " + at(name, last)), o.cuts());
+            BOOST_TEST(storage.get(name).size() == last);
+        }
+    }
+}
+
+// Zeros followed by a valid record are not a reservation: the data did not end there.
+BOOST_AUTO_TEST_CASE(zeros_between_records_are_damage) {
+    const auto starts = sample().offsets(6);
+    const std::string name = segment_name(7);
+    MemoryStorage storage = segments({0, 6});
+    const std::string full = storage.get(name);
+    const std::string damaged = full.substr(0, starts[2]) + std::string(17, '\0') + full.substr(starts[2]);
+    storage.put(name, damaged);
+    const auto o = recover(storage);
+    BOOST_TEST_REQUIRE(!o.ok());
+    BOOST_TEST(contains(o.message(), at(name, starts[2])), o.message());
+    BOOST_TEST((storage.get(name) == damaged));
+}
+
+// A segment reserved (zeros, its full size) whose header never reached the disk.
+BOOST_AUTO_TEST_CASE(a_last_segment_of_zeros_is_torn) {
+    MemoryStorage storage = segments({0});
+    const std::string name = segment_name(12);
+    storage.put(name, std::string(4096, '\0'));
+    const auto o = recover(storage);
+    expect_prefix(o, 11);
+    BOOST_TEST(contains(o.cuts(), "torn tail: " + at(name, 0)), o.cuts());
+    BOOST_TEST(!storage.has(name));
 }
 
 BOOST_AUTO_TEST_CASE(damage_followed_by_valid_records_in_the_last_segment_is_refused) {
@@ -295,7 +363,7 @@ BOOST_AUTO_TEST_CASE(damage_in_an_older_segment_is_refused_even_at_its_end) {
     const std::tuple<const char*, std::string, std::size_t, std::size_t> cases[] = {
         {"last record cut short", full.substr(0, full.size() - 3), last, 5},
         {"last byte flipped", flipped, last, 5},
-        {"garbage after the last record", full + std::string(10, '\0'), full.size(), 6},
+        {"garbage after the last record", full + '\x01' + std::string(9, '\0'), full.size(), 6},
         {"damaged header", bad_header, 0, 0},
         {"empty", "", 0, 0},
     };
