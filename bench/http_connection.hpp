@@ -1,0 +1,67 @@
+// HttpConnection: one keep-alive HTTP/1.1 client connection of the load generator.
+//
+// exchange() writes one request (serialised by the caller, once, into a reused string) and
+// reads its response with Beast's parser. The connection is opened on first use and again after
+// the server closed it (`Connection: close`, as nginx does after keepalive_requests) or after an
+// error. A failed exchange is not retried, because a retried POST could create a task twice,
+// with one exception: a reused connection that fails before any byte of the answer (the server
+// had closed it while idle, and never read the request) is reopened and the request sent again.
+// No pipelining: one request in flight per connection, as a real agent sends them.
+//
+// Lives on one io_context thread (not thread-safe). The Watchdog aborts an exchange that takes
+// longer than the run's timeout; exchange() then reports `timed_out`.
+#pragma once
+
+#include "bench/watchdog.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace taskd::bench {
+
+struct HttpResponse {
+    unsigned status = 0;
+    std::string body;  // capacity kept from one response to the next
+    bool keep_alive = true;
+};
+
+// What went wrong with an exchange, if anything.
+enum class Transport { ok, io_error, timed_out };
+
+class HttpConnection final : public Watched {
+public:
+    HttpConnection(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint endpoint);
+
+    boost::asio::awaitable<Transport> exchange(std::string_view request, HttpResponse& out);
+    // Opens the connection now (setup), so that the measured phase does not pay for it.
+    boost::asio::awaitable<Transport> connect();
+
+    std::uint64_t connects() const { return connects_; }
+    std::uint64_t stale_retries() const { return stale_retries_; }
+    const boost::system::error_code& last_error() const { return last_error_; }
+
+private:
+    boost::asio::awaitable<Transport> exchange_once(std::string_view request, HttpResponse& out, bool& answered);
+    void abort() override;
+    void close();
+
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ip::tcp::endpoint endpoint_;
+    boost::beast::flat_buffer buffer_;
+    bool open_ = false;
+    std::uint64_t connects_ = 0;
+    std::uint64_t stale_retries_ = 0;
+    boost::system::error_code last_error_;
+};
+
+// Serialises a request into `out` (cleared first). `token` and `body` may be empty.
+void format_request(std::string& out, std::string_view method, std::string_view target, std::string_view host,
+                    std::string_view token, std::string_view body);
+
+}  // namespace taskd::bench

@@ -1,0 +1,29 @@
+#include "bench/watchdog.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace taskd::bench {
+
+Watchdog::Watchdog(boost::asio::any_io_executor executor, SteadyClock::duration timeout,
+                   const std::atomic<bool>& stop_all)
+    : timer_(std::move(executor)), timeout_(timeout), stop_all_(stop_all) {}
+
+boost::asio::awaitable<void> Watchdog::run() {
+    while (!stopped_) {
+        timer_.expires_after(kTick);
+        co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (stopped_) break;
+        const auto now = SteadyClock::now();
+        const bool all = stop_all_.load(std::memory_order_relaxed);
+        for (Watched* w : watched_)
+            if (w->busy() && (all || now - w->busy_since() > timeout_)) w->abort_now();
+    }
+}
+
+void Watchdog::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+}  // namespace taskd::bench

@@ -1,0 +1,148 @@
+// taskd-bench's scenarios against a real taskd: what the load generator counts as done must be
+// what the server did. A lifecycle run must leave every task it reports completed, exactly once;
+// a claim run must hand out every queued task exactly once; answers the server refuses must be
+// failures, never throughput.
+#include "fixture.hpp"
+
+#include "bench/load.hpp"
+#include "bench/scenarios.hpp"
+
+#include <boost/json/value.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+
+using namespace taskd::test;
+namespace bench = taskd::bench;
+
+namespace {
+
+bench::ScenarioOptions options_for(const ServerFixture& f, const std::string& admin_token) {
+    bench::ScenarioOptions o;
+    o.target.host = "127.0.0.1";
+    o.target.port = f.server.port();
+    o.target.admin_token = admin_token;
+    return o;
+}
+
+bench::LoadPlan plan(std::size_t connections, std::uint64_t operations) {
+    bench::LoadPlan p;
+    p.connections = connections;
+    p.threads = 2;
+    p.operations = operations;
+    p.timeout = std::chrono::seconds{30};
+    return p;
+}
+
+// Every task the server holds, by id (GET /tasks without a limit lists them all).
+std::map<std::string, boost::json::object> all_tasks(ServerFixture& f) {
+    const auto r = f.admin.get("/tasks");
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    std::map<std::string, boost::json::object> tasks;
+    const boost::json::value listing = r.json();
+    for (const auto& t : listing.as_array()) {
+        const auto& o = t.as_object();
+        const bool fresh = tasks.emplace(std::string(o.at("id").as_string()), o).second;
+        BOOST_TEST_REQUIRE(fresh);  // no task listed twice
+    }
+    return tasks;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bench_scenarios)
+
+BOOST_AUTO_TEST_CASE(lifecycle_completes_every_task_it_counts_exactly_once) {
+    ServerFixture f;
+    const auto options = options_for(f, f.server.admin_token());
+    auto scenario = bench::make_scenario("lifecycle", options);
+    const auto stats = bench::run_load(*scenario, plan(8, 400));
+
+    BOOST_TEST(stats.failed == 0u);
+    BOOST_TEST(stats.ok == 400u);
+    BOOST_TEST(stats.requests == 3u * 400u);  // create, claim, complete
+    BOOST_TEST(stats.latency_ns.count() == 400u);
+
+    const auto tasks = all_tasks(f);
+    BOOST_TEST(tasks.size() == 400u);
+    std::set<std::string> agents;
+    for (const auto& [id, t] : tasks) {
+        BOOST_TEST_CONTEXT("task " << id) {
+            BOOST_TEST(t.at("status").as_string() == "completed");
+            BOOST_TEST(t.at("attempts").as_int64() == 1);  // claimed once, never re-queued
+            BOOST_TEST(t.at("result").at("bytes_written").as_int64() == 16);
+            agents.insert(std::string(t.at("agent_id").as_string()));
+        }
+    }
+    BOOST_TEST(agents.size() == 8u);  // one agent per connection, each completing its own tasks
+}
+
+BOOST_AUTO_TEST_CASE(claim_hands_out_every_queued_task_once) {
+    ServerFixture f;
+    auto options = options_for(f, f.server.admin_token());
+    options.prefill = 300;
+    auto scenario = bench::make_scenario("claim", options);
+    const auto stats = bench::run_load(*scenario, plan(16, 300));
+
+    BOOST_TEST(stats.failed == 0u);
+    BOOST_TEST(stats.ok == 300u);
+    BOOST_TEST(stats.counters.at("prefilled") == 300u);
+    const auto tasks = all_tasks(f);
+    BOOST_TEST(tasks.size() == 300u);
+    for (const auto& [id, t] : tasks) BOOST_TEST(t.at("status").as_string() == "running");
+}
+
+BOOST_AUTO_TEST_CASE(one_claim_more_than_was_queued_is_a_failure) {
+    ServerFixture f;
+    auto options = options_for(f, f.server.admin_token());
+    options.prefill = 20;
+    auto scenario = bench::make_scenario("claim", options);
+    const auto stats = bench::run_load(*scenario, plan(1, 21));
+    BOOST_TEST(stats.ok == 20u);
+    BOOST_TEST(stats.failed == 1u);
+    BOOST_TEST(stats.errors.at("claim: wrong body") == 1u);
+    BOOST_TEST(stats.error_samples.at("claim: wrong body").find("null") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(refused_requests_are_failures_not_throughput) {
+    ServerFixture f;
+    const auto options = options_for(f, "not-the-admin-token");
+    auto scenario = bench::make_scenario("create", options);
+    const auto stats = bench::run_load(*scenario, plan(4, 50));
+    BOOST_TEST(stats.ok == 0u);
+    BOOST_TEST(stats.failed == 50u);
+    BOOST_TEST(stats.errors.at("create: HTTP 401") == 50u);
+    BOOST_TEST(stats.latency_ns.count() == 0u);
+    BOOST_TEST(stats.ops_per_second() == 0.0);
+    BOOST_TEST(all_tasks(f).empty());
+}
+
+BOOST_AUTO_TEST_CASE(setup_that_the_server_refuses_stops_the_run) {
+    ServerFixture f;
+    const auto options = options_for(f, "not-the-admin-token");
+    auto scenario = bench::make_scenario("lifecycle", options);  // cannot register its agents
+    BOOST_CHECK_THROW(bench::run_load(*scenario, plan(2, 10)), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(longpoll_claims_and_completes_every_task_produced) {
+    ServerFixture f;
+    auto options = options_for(f, f.server.admin_token());
+    options.wait_seconds = 1;
+    options.producers = 2;
+    auto scenario = bench::make_scenario("longpoll", options);
+    const auto stats = bench::run_load(*scenario, plan(4, 200));
+
+    BOOST_TEST(stats.failed == 0u);
+    BOOST_TEST(stats.ok == 200u);  // an operation is a task claimed and completed
+    BOOST_TEST(stats.counters.at("tasks_created") == 200u);
+    const auto tasks = all_tasks(f);
+    BOOST_TEST(tasks.size() == 200u);
+    for (const auto& [id, t] : tasks) {
+        BOOST_TEST(t.at("status").as_string() == "completed");
+        BOOST_TEST(t.at("attempts").as_int64() == 1);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
