@@ -24,7 +24,6 @@ void ClaimQueue::compact() {
 void ClaimQueue::push(TaskSlot* slot) {
     clamp();
     compact();
-    slot->queued[lane_].store(true, std::memory_order_relaxed);
     const auto head = static_cast<std::ptrdiff_t>(head_.load(std::memory_order_relaxed));
     if (items_.size() == static_cast<std::size_t>(head) || items_.back()->key < slot->key) {
         items_.push_back(slot);
@@ -39,14 +38,13 @@ void ClaimQueue::push(TaskSlot* slot) {
 }
 
 void ClaimQueue::put_back(TaskSlot* slot) {
-    if (slot->queued[lane_].load(std::memory_order_relaxed)) return;  // still waiting at its place
     clamp();
-    slot->queued[lane_].store(true, std::memory_order_relaxed);
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
     // The entries still to pop are in created_at order; find the first one younger.
     auto first = items_.begin() + static_cast<std::ptrdiff_t>(head);
     auto at = std::upper_bound(first, items_.end(), slot->key,
                                [](const TaskKey& key, const TaskSlot* s) { return key < s->key; });
+    if (at != first && *(at - 1) == slot) return;  // still waiting at its place
     if (at == first && head > 0) {
         items_[head - 1] = slot;  // the usual case: older than every waiting entry
         head_.store(head - 1, std::memory_order_relaxed);
@@ -62,7 +60,6 @@ std::uint64_t ClaimQueue::waiting() const {
 }
 
 void ClaimQueue::clear() {
-    for (TaskSlot* s : items_) s->queued[lane_].store(false, std::memory_order_relaxed);
     items_.clear();
     head_.store(0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_release);

@@ -172,7 +172,7 @@ private:
             : all(pool), by_status{Index(pool), Index(pool), Index(pool), Index(pool)} {}
         Index all;
         std::array<Index, 4> by_status;
-        ClaimQueue queue{0};
+        ClaimQueue queue;
     };
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
@@ -243,7 +243,7 @@ private:
     mutable std::array<Index, 4> by_status_{Index(&pool_), Index(&pool_), Index(&pool_), Index(&pool_)};
     mutable std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
     mutable std::unordered_map<Uuid, Index, UuidHash> by_agent_;
-    mutable ClaimQueue shared_queue_{1};
+    mutable ClaimQueue shared_queue_;
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;

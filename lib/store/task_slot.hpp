@@ -55,10 +55,6 @@ struct TaskSlot {
     model::Status indexed_status;
     std::optional<Uuid> indexed_agent;
     std::atomic<bool> fixup_queued{false};
-    // Whether an entry of this slot waits, not yet popped, in its tenant's queue ([0]) and in
-    // the shared one ([1]): a task that comes back to pending needs no second entry where its
-    // first is still waiting (at its place by created_at already). Cleared by pop().
-    std::atomic<bool> queued[2] = {false, false};
     TaskSlot* next_fixup = nullptr;
 
     const model::Task& task() const { return current.load(std::memory_order_acquire)->task; }

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_SUITE(claim_queue)
 
 BOOST_AUTO_TEST_CASE(pops_in_push_order) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     BOOST_TEST(q.waiting() == 0u);
     for (int i = 1; i <= 5; ++i) q.push(s.make(i, 100 * i));
     BOOST_TEST(q.waiting() == 5u);
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(pops_in_push_order) {
 
 BOOST_AUTO_TEST_CASE(pop_on_empty_does_not_run_away) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     for (int i = 0; i < 10'000; ++i) BOOST_TEST_REQUIRE(q.pop() == nullptr);
     BOOST_TEST(q.waiting() == 0u);
     q.push(s.make(1, 100));
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(pop_on_empty_does_not_run_away) {
 
 BOOST_AUTO_TEST_CASE(put_back_of_an_older_slot_goes_before_the_waiting_ones) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     TaskSlot* a = s.make(1, 100);
     TaskSlot* b = s.make(2, 200);
     q.push(a);
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(several_put_backs_keep_key_order) {
     for (const bool younger_first : {true, false}) {
         BOOST_TEST_CONTEXT("younger put back first: " << younger_first) {
             Slots s;
-            ClaimQueue q{0};
+            ClaimQueue q;
             TaskSlot* a = s.make(1, 100);
             TaskSlot* b = s.make(2, 200);
             TaskSlot* c = s.make(3, 300);
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(several_put_backs_keep_key_order) {
 
 BOOST_AUTO_TEST_CASE(put_back_between_waiting_entries) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     TaskSlot* c = s.make(3, 300);
     q.push(s.make(1, 100));
     q.push(s.make(2, 200));
@@ -158,9 +158,29 @@ BOOST_AUTO_TEST_CASE(put_back_between_waiting_entries) {
     BOOST_TEST(s.drain(q) == (Labels{6, 3, 4, 5}), boost::test_tools::per_element());
 }
 
+// A task claimed through the other queue and released again still has its entry waiting here:
+// putting it back must not add a second one (it would be popped twice).
+BOOST_AUTO_TEST_CASE(put_back_of_a_still_waiting_entry_adds_nothing) {
+    for (const std::size_t popped : {0u, 1u, 2u}) {
+        BOOST_TEST_CONTEXT(popped << " popped first") {
+            Slots s;
+            ClaimQueue q;
+            std::vector<TaskSlot*> slots;
+            for (int i = 1; i <= 4; ++i) slots.push_back(s.make(i, 100 * i));
+            for (TaskSlot* x : slots) q.push(x);
+            BOOST_TEST(s.pop_n(q, popped).size() == popped);
+            for (std::size_t i = popped; i < slots.size(); ++i) q.put_back(slots[i]);
+            BOOST_TEST(q.waiting() == slots.size() - popped);
+            Labels rest;
+            for (std::size_t i = popped; i < slots.size(); ++i) rest.push_back(static_cast<int>(i) + 1);
+            BOOST_TEST(s.drain(q) == rest, boost::test_tools::per_element());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(put_back_when_nothing_was_popped_inserts) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     q.put_back(s.make(9, 900));  // an empty queue
     BOOST_TEST(q.waiting() == 1u);
     q.push(s.make(2, 200));      // older than the last: the sorted insert of push
@@ -173,7 +193,7 @@ BOOST_AUTO_TEST_CASE(put_back_when_nothing_was_popped_inserts) {
 
 BOOST_AUTO_TEST_CASE(push_keeps_created_at_then_id_order) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     q.push(s.make(15, 1000, 5));
     q.push(s.make(13, 1000, 3));  // same created_at, smaller id: before
     q.push(s.make(17, 1000, 7));  // same created_at, larger id: after
@@ -186,7 +206,7 @@ BOOST_AUTO_TEST_CASE(push_keeps_created_at_then_id_order) {
 
 BOOST_AUTO_TEST_CASE(push_older_than_the_waiting_entries_stays_after_the_spent_ones) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     q.push(s.make(1, 100));
     q.push(s.make(2, 200));
     q.push(s.make(3, 300));
@@ -198,7 +218,7 @@ BOOST_AUTO_TEST_CASE(push_older_than_the_waiting_entries_stays_after_the_spent_o
 
 BOOST_AUTO_TEST_CASE(remove_if_drops_matching_and_spent_entries) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     for (int i = 1; i <= 6; ++i) q.push(s.make(i, 100 * i));
     BOOST_TEST(s.pop_n(q, 2) == (Labels{1, 2}), boost::test_tools::per_element());
 
@@ -226,7 +246,7 @@ BOOST_AUTO_TEST_CASE(remove_if_drops_matching_and_spent_entries) {
 
 BOOST_AUTO_TEST_CASE(remove_if_after_idle_pops) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     q.push(s.make(1, 100));
     q.push(s.make(2, 200));
     BOOST_TEST(s.drain(q) == (Labels{1, 2}), boost::test_tools::per_element());
@@ -244,7 +264,7 @@ BOOST_AUTO_TEST_CASE(remove_if_after_idle_pops) {
 
 BOOST_AUTO_TEST_CASE(clear_empties_the_queue) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     q.push(s.make(1, 100));
     q.push(s.make(2, 200));
     BOOST_TEST(s.pop_n(q, 1) == (Labels{1}), boost::test_tools::per_element());
@@ -257,7 +277,7 @@ BOOST_AUTO_TEST_CASE(clear_empties_the_queue) {
 
 BOOST_AUTO_TEST_CASE(compaction_after_many_pops_keeps_order) {
     Slots s;
-    ClaimQueue q{0};
+    ClaimQueue q;
     constexpr int kFirst = 12'000;
     std::vector<TaskSlot*> slots;
     for (int i = 0; i < kFirst; ++i) {
