@@ -124,17 +124,17 @@ int main(int argc, char** argv) {
         writer.close();
     }
 
+    // As the server does at start (server.cpp): a fresh store, the changes moved into it.
     journal::MemoryLog unused;
-    store::Store recovered(clock, unused);
+    auto* recovered_store = new store::Store(clock, unused);  // left to the exit: see the end
+    store::Store& recovered = *recovered_store;
     const auto t0 = Clock::now();
-    double applying_ms = 0;
-    auto report = journal::recover(*storage, journal::RecoverMode::strict, true, [&](const journal::Change& c) {
-        const auto start = Clock::now();
-        recovered.apply(c);
-        applying_ms += ms_since(start);
-    });
+    auto report = [&] {
+        store::Store::Replay replay(recovered);
+        return journal::recover(*storage, journal::RecoverMode::strict, false,
+                                [&](journal::Change&& c) { replay.apply(std::move(c)); });
+    }();
     const double took = ms_since(t0);
-    std::printf("  of which applying to the store: %.0f ms\n", applying_ms);
     if (!report) {
         std::fprintf(stderr, "recovery failed: %s\n", report.error().message.c_str());
         return 1;
@@ -144,5 +144,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(report->snapshot_tasks),
                 static_cast<unsigned long long>(report->records_replayed), took);
     if (!args.keep) std::filesystem::remove_all(args.dir);
-    return 0;
+    // Tearing a million tasks down costs more than reading them and measures nothing that a
+    // server does; the process ends without it.
+    std::fflush(stdout);
+    std::_Exit(0);
 }

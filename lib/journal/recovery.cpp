@@ -2,14 +2,23 @@
 
 #include "journal/record.hpp"
 #include "journal/writer.hpp"
+#include "util/batch_channel.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
+#include <optional>
+#include <thread>
 
 namespace taskd::journal {
 namespace {
+
+// Decoded changes are handed to the applying thread this many at a time, and the decoder may
+// be this many batches ahead (about 12 MiB of decoded tasks; more only made it slower).
+constexpr std::size_t kDecodedBatch = 1024;
+constexpr std::size_t kMaxDecodedBatchesWaiting = 32;
 
 std::optional<std::uint64_t> parse_numbered(const std::string& name, std::string_view prefix, std::string_view suffix) {
     if (name.size() != prefix.size() + 20 + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix))
@@ -40,7 +49,9 @@ bool valid_record_after(std::span<const std::uint8_t> data, std::size_t from, st
 // Segments are reserved ahead (AppendFile::reserve), so a segment's data ends where only zeros
 // follow. No record starts with a zero byte run this long (its CRC, length and type).
 bool only_zeros(std::span<const std::uint8_t> rest) {
-    return std::all_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b == 0; });
+    // The reservation may be megabytes: memcmp against itself shifted by one compares them
+    // a vector at a time (a byte loop was 1 % of recovering a million tasks).
+    return rest.empty() || (rest[0] == 0 && std::memcmp(rest.data(), rest.data() + 1, rest.size() - 1) == 0);
 }
 
 std::string at(const std::string& file, std::size_t offset) { return file + " at offset " + std::to_string(offset); }
@@ -244,7 +255,19 @@ std::optional<std::uint64_t> parse_snapshot_name(const std::string& name) {
 
 boost::system::result<RecoveryReport, RecoveryError> recover(Storage& storage, RecoverMode mode, bool read_only,
                                                              const ApplyChange& apply) {
-    return Recovery(storage, mode, read_only, apply).run();
+    // Reading, checking and decoding the records (a fifth of recovering a million tasks) runs
+    // on a second thread, ahead of the caller's thread, which applies the changes in order.
+    util::BatchChannel<Change> changes(kDecodedBatch, kMaxDecodedBatchesWaiting);
+    std::optional<boost::system::result<RecoveryReport, RecoveryError>> outcome;
+    std::thread decoder([&] {
+        const ApplyChange hand_over = [&](Change&& c) { changes.push(std::move(c)); };
+        outcome.emplace(Recovery(storage, mode, read_only, hand_over).run());
+        changes.close();
+    });
+    while (auto batch = changes.pop())
+        for (Change& c : *batch) apply(std::move(c));
+    decoder.join();
+    return std::move(*outcome);
 }
 
 }  // namespace taskd::journal

@@ -16,8 +16,11 @@ int check_data(const std::filesystem::path& dir, std::ostream& out) {
     model::SystemClock clock;
     journal::MemoryLog unused;
     store::Store store(clock, unused);
-    auto report = journal::recover(*storage, journal::RecoverMode::strict, true,
-                                   [&](journal::Change&& change) { store.apply(std::move(change)); });
+    auto report = [&] {
+        store::Store::Replay replay(store);
+        return journal::recover(*storage, journal::RecoverMode::strict, true,
+                                [&](journal::Change&& change) { replay.apply(std::move(change)); });
+    }();
     out << "data directory: " << dir.string() << "\n";
     if (!report) {
         out << "DAMAGE: " << report.error().message << "\n";

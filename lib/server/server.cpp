@@ -166,7 +166,10 @@ int run(const Config& config) {
         util::log_warn("--insecure-no-admin-auth: admin endpoints are open to anyone who can reach " + config.listen);
 
     const auto recovery_start = std::chrono::steady_clock::now();
-    auto report = journal::recover(*storage, config.recover, false, [&](journal::Change&& c) { store.apply(std::move(c)); });
+    auto report = [&] {
+        store::Store::Replay replay(store);
+        return journal::recover(*storage, config.recover, false, [&](journal::Change&& c) { replay.apply(std::move(c)); });
+    }();
     if (!report) {
         util::log_error("recovery failed: " + report.error().message);
         net::post(control, [&] { signals.cancel(); shut_down(); });

@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include "store/replay.hpp"
+
 #include <algorithm>
 #include <mutex>
 
@@ -82,7 +84,7 @@ Store::TenantIndex& Store::tenant(const Uuid& id) const {
 
 // Slots are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
 // snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
-void Store::index(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
+void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
     all_.insert(all_.end(), slot);
     by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), slot);
     TenantIndex& t = tenant(slot->task().tenant_id);
@@ -93,7 +95,7 @@ void Store::index(TaskSlot* slot, Status status, const std::optional<Uuid>& agen
     slot->indexed_agent = agent;
 }
 
-void Store::unindex(TaskSlot* slot) const {
+void Store::unindex_now(TaskSlot* slot) const {
     all_.erase(slot);
     by_status_[slot_of(slot->indexed_status)].erase(slot);
     if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end()) {
@@ -125,7 +127,7 @@ void Store::track_lease(const Task& t) const {
         leases_.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
 }
 
-TaskSlot* Store::insert(Task task) {
+TaskSlot* Store::insert(Task&& task) {
     auto version = std::make_unique<TaskVersion>(std::move(task));
     const Task& t = version->task;
     auto slot = std::make_unique<TaskSlot>(version.release());
@@ -147,8 +149,12 @@ void Store::erase(const Uuid& id) {
         auto entry = idempotency_.find(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
         if (entry != idempotency_.end() && entry->second.task == id) idempotency_.erase(entry);
     }
-    // A snapshot being written may still read this version: it goes the way of every version.
-    retire(slot->current.exchange(nullptr));
+    if (indexer_) {
+        indexer_->keep(std::move(it->second));  // its unindex is still to come, on that thread
+    } else {
+        // A snapshot being written may still read this version: it goes the way of every version.
+        retire(slot->current.exchange(nullptr));
+    }
     tasks_.erase(it);
 }
 
@@ -575,6 +581,10 @@ void Store::apply(journal::Change change) {
     // Recovery applies changes one by one; the claim queues are built once, from the result,
     // by the first operation after it.
     queues_stale_.store(true, std::memory_order_relaxed);
+    apply_locked(std::move(change));
+}
+
+void Store::apply_locked(journal::Change&& change) {
     std::visit(
         [&](auto& c) {
             using C = std::decay_t<decltype(c)>;

@@ -151,6 +151,26 @@ public:
     // --- durability ---
     // Applies a change read back from disk by recovery. Call before serving.
     void apply(journal::Change change);
+    // The same for a whole recovery (store/replay.cpp): holds the lock exclusively from
+    // construction to destruction, and keeps the ordered indices on a second thread meanwhile,
+    // so that replaying a million records uses both cores. The destructor waits for the
+    // indices and builds the claim queues: then the store is as if every change had been
+    // applied with apply().
+    class Replay {
+    public:
+        explicit Replay(Store& store);
+        ~Replay();
+        Replay(const Replay&) = delete;
+        Replay& operator=(const Replay&) = delete;
+        void apply(journal::Change&& change) { store_.apply_locked(std::move(change)); }
+
+        class IndexThread;
+
+    private:
+        Store& store_;
+        std::unique_lock<std::shared_mutex> lock_;
+        std::unique_ptr<IndexThread> indexer_;
+    };
     // The whole state and the sequence number it corresponds to, taken under the shared lock
     // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held. The
     // task versions it holds are not freed while the SnapshotData lives.
@@ -196,13 +216,16 @@ private:
     void reclaim() const;
     void retire(TaskVersion* version) const;
 
+    // During a Replay these hand the work to its index thread; the *_now forms do it.
     void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex(TaskSlot* slot) const;
+    void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
+    void unindex_now(TaskSlot* slot) const;
     TenantIndex& tenant(const Uuid& id) const;
     void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
 
-    TaskSlot* insert(model::Task task);
+    TaskSlot* insert(model::Task&& task);
     // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
     void erase(const Uuid& id);
     void sweep_queues() const;
@@ -217,6 +240,7 @@ private:
     std::optional<Uuid> release(TaskSlot* slot, std::string_view reason, model::Timestamp now,
                                 journal::RecordType type, std::uint64_t& sequence);
     void apply_state(const journal::TaskState& state);
+    void apply_locked(journal::Change&& change);
 
     const Index& narrowest_index(const TaskFilter& filter) const;
     static bool matches(const model::Task& t, const TaskFilter& filter);
@@ -234,6 +258,7 @@ private:
     mutable std::atomic<TaskVersion*> retired_{nullptr};
     mutable std::atomic<int> snapshot_holds_{0};
     mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
+    Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
     // whichever method takes it first).

@@ -22,7 +22,8 @@
 namespace taskd::store {
 
 struct TaskVersion {
-    explicit TaskVersion(model::Task t) : task(std::move(t)) {}
+    explicit TaskVersion(const model::Task& t) : task(t) {}
+    explicit TaskVersion(model::Task&& t) : task(std::move(t)) {}
     const model::Task task;
     TaskVersion* next_retired = nullptr;  // the retire list's link
 };

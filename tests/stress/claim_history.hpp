@@ -105,7 +105,7 @@ inline std::string step_error(const Seen& b, const journal::TaskState& s) {
 
 // One pass over the journal: every task's states, in log order, must be one version apart and
 // legal steps (so no running task changes hands without going back to pending); each record
-// is applied to `into` as well (replay).
+// is applied to `into` as well, as recovery does (Store::Replay, with its index thread).
 struct JournalWalk {
     std::size_t records = 0;
     bool unreadable = false;  // a record that does not parse, decode or follow in sequence
@@ -121,6 +121,7 @@ inline JournalWalk walk_and_replay(std::string_view rest, store::Store& into) {
         if (!why.empty()) out.bad_steps.add(s.id, why);
         if (it != seen.end()) it->second = Seen{s.version, s.status, s.agent_id, s.attempts};
     };
+    store::Store::Replay replay(into);
     while (!rest.empty()) {
         journal::RecordView r;
         std::optional<journal::Change> change;
@@ -135,7 +136,7 @@ inline JournalWalk walk_and_replay(std::string_view rest, store::Store& into) {
         if (auto* c = std::get_if<journal::TaskChanged>(&*change)) step(c->state);
         if (auto* c = std::get_if<journal::AgentDeleted>(&*change))
             for (const auto& s : c->released) step(s);
-        into.apply(std::move(*change));
+        replay.apply(std::move(*change));
         rest.remove_prefix(r.size);
         ++out.records;
     }

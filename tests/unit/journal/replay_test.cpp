@@ -249,6 +249,37 @@ BOOST_AUTO_TEST_CASE(replayed_journal_equals_the_live_store) {
             Replica replica;
             BOOST_TEST(test::replay_into(replica.store, log.records()) == log.last_sequence());
             expect_same(live, replica.store, true);
+
+            // As recovery does it: one Replay, the indices kept on its second thread.
+            Replica replayed;
+            {
+                store::Store::Replay replay(replayed.store);
+                const std::string records = log.records();
+                std::string_view framed = records;
+                while (!framed.empty()) {
+                    journal::RecordView r;
+                    BOOST_TEST_REQUIRE((journal::parse_record(test::bytes_of(framed), r) == journal::ParseResult::ok));
+                    auto change = journal::decode_change(r.type, r.payload);
+                    BOOST_TEST_REQUIRE(change.has_value());
+                    replay.apply(std::move(*change));
+                    framed.remove_prefix(r.size);
+                }
+            }
+            expect_same(live, replayed.store, true);
+            BOOST_TEST(replayed.store.task_count_by_status() == live.store.task_count_by_status());
+            // Its claim queues, rebuilt when the Replay ended, hand out what the others do.
+            const auto drain = [](store::Store& from) {
+                const auto agent = from.register_agent("drain", std::nullopt, auth::hash_token("drain")).value().value;
+                std::vector<std::string> ids;
+                while (auto t = from.claim(agent).value().value) ids.push_back(model::to_string(t->id));
+                return ids;
+            };
+            Replica reference;
+            test::replay_into(reference.store, log.records());
+            const auto expected = drain(reference.store);
+            BOOST_TEST(!expected.empty());
+            BOOST_TEST(drain(replayed.store) == expected, boost::test_tools::per_element());
+
             expect_same_claims(live, replica.store);
         }
     }
@@ -315,8 +346,11 @@ BOOST_AUTO_TEST_CASE(snapshot_and_later_segments_recover_the_live_store) {
     writer.close();
 
     Replica replica;
-    auto report = journal::recover(*storage, journal::RecoverMode::strict, false,
-                                   [&](const journal::Change& c) { replica.store.apply(c); });
+    auto report = [&] {  // as the server recovers
+        store::Store::Replay replay(replica.store);
+        return journal::recover(*storage, journal::RecoverMode::strict, false,
+                                [&](journal::Change&& c) { replay.apply(std::move(c)); });
+    }();
     BOOST_TEST_REQUIRE(report.has_value(), (report ? "" : report.error().message));
     BOOST_TEST(report->snapshot_file == journal::snapshot_name(data.sequence));
     BOOST_TEST(report->snapshot_sequence == data.sequence);
