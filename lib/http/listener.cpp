@@ -22,8 +22,13 @@ constexpr auto kToken = net::as_tuple(net::use_awaitable);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
 }  // namespace
 
-Listener::Listener(net::io_context& ioc, const Router& router, const Limits& limits)
-    : ioc_(ioc), router_(router), limits_(limits), acceptor_(net::make_strand(ioc)) {}
+Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits)
+    : ioc_(ioc), strands_(threads > 1), router_(router), limits_(limits), acceptor_(new_executor()) {}
+
+net::any_io_executor Listener::new_executor() {
+    if (strands_) return net::make_strand(ioc_);
+    return ioc_.get_executor();
+}
 
 boost::system::result<tcp::endpoint> Listener::listen(const tcp::endpoint& at) {
     boost::system::error_code ec;
@@ -40,7 +45,7 @@ void Listener::start() { net::co_spawn(acceptor_.get_executor(), accept_loop(), 
 
 net::awaitable<void> Listener::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kToken);
+        auto [ec, socket] = co_await acceptor_.async_accept(new_executor(), kToken);
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
         if (ec) {
             util::log_warn("accept failed: " + ec.message());

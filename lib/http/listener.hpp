@@ -1,6 +1,8 @@
 // Listener: accepts connections and keeps count of them, for the limit and for shutdown.
 //
-// Each accepted socket gets its own strand and a Connection coroutine. Past --max-connections a
+// Each accepted socket gets its own strand and a Connection coroutine. With one serving thread
+// there is nothing for a strand to order, and it is left out: dispatching through one cost 6 %
+// of the CPU of a GET (perf, BENCHMARKS.md). Past --max-connections a
 // new connection is answered 503 and closed at once, so that a flood cannot exhaust descriptors
 // needed by the clients already served.
 //
@@ -27,7 +29,8 @@ namespace taskd::http {
 
 class Listener {
 public:
-    Listener(boost::asio::io_context& ioc, const Router& router, const Limits& limits);
+    // `threads`: how many threads run `ioc` (strands only when more than one).
+    Listener(boost::asio::io_context& ioc, unsigned threads, const Router& router, const Limits& limits);
 
     // Binds and listens; returns the bound endpoint (with the real port when asked for port 0).
     boost::system::result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& at);
@@ -40,7 +43,10 @@ private:
     boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
 
+    boost::asio::any_io_executor new_executor();
+
     boost::asio::io_context& ioc_;
+    const bool strands_;
     const Router& router_;
     const Limits& limits_;
     boost::asio::ip::tcp::acceptor acceptor_;

@@ -123,7 +123,7 @@ int run(const Config& config) {
     const http::Router router = api::make_router(ctx);
 
     net::io_context ioc(static_cast<int>(config.threads));
-    http::Listener listener(ioc, router, config.http);
+    http::Listener listener(ioc, config.threads, router, config.http);
     const auto bound = listener.listen(*endpoint);
     if (!bound) {
         util::log_error("cannot listen on " + config.listen + ": " + bound.error().message());
