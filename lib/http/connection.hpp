@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace taskd::http {
 
@@ -48,6 +49,7 @@ private:
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
+    std::string head_;  // the answer's status line and header, reused from one answer to the next
     const Router& router_;
     const Limits& limits_;
     bool busy_ = false;     // between the first byte of a request and the end of its answer
