@@ -133,12 +133,12 @@ net::awaitable<void> Connection::run() {
         if (closing_ || !co_await wait_for_request()) break;
         busy_ = true;
 
-        bhttp::request_parser<bhttp::string_body> parser;
+        RequestParser parser;
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
 
         stream_.expires_after(limits_.header_timeout);
-        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kToken);
+        error_code ec = co_await read_into(parser, true);
         if (ec == bhttp::error::header_limit)
             co_return co_await reply_and_close(json_error(431, "Request header too large"), 11);
         // Beast refuses a declared Content-Length over the limit while reading the header.
@@ -163,7 +163,7 @@ net::awaitable<void> Connection::run() {
 
         if (!parser.is_done()) {
             stream_.expires_after(limits_.body_timeout);
-            std::tie(ec, n) = co_await bhttp::async_read(stream_, buffer_, parser, kToken);
+            ec = co_await read_into(parser, false);
             if (ec == bhttp::error::body_limit)
                 co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
             if (is_protocol_error(ec))
@@ -184,6 +184,32 @@ net::awaitable<void> Connection::run() {
         busy_ = false;
     }
     co_await close_gracefully();
+}
+
+net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool header_only) {
+    // What http::async_read_header / async_read do (their read_some_op), without a composed
+    // operation around every read: feed the parser what buffer_ holds, read more when it
+    // needs more. The deadline is the caller's, set once for the whole phase.
+    parser.eager(!header_only);
+    const auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
+    for (;;) {
+        while (buffer_.size() > 0 && !done()) {
+            error_code ec;
+            buffer_.consume(parser.put(buffer_.data(), ec));
+            if (ec == bhttp::error::need_more) break;
+            if (ec) co_return ec;
+        }
+        if (done()) co_return error_code{};
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kToken);
+        if (ec == net::error::eof) {
+            if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+            error_code eof;
+            parser.put_eof(eof);  // partial_message unless the message was complete
+            co_return eof;
+        }
+        if (ec) co_return ec;
+        buffer_.commit(n);
+    }
 }
 
 net::awaitable<Response> Connection::dispatch(Request& request) {

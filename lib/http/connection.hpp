@@ -21,6 +21,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <functional>
 #include <memory>
@@ -40,7 +42,13 @@ public:
     boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
 
 private:
+    using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
     boost::asio::awaitable<bool> wait_for_request();
+    // Reads into `parser` until it holds the request's header, or (header_only false) all of
+    // it. Beast's parse errors (header_limit, body_limit, ...), the stream's (timeout, reset),
+    // end_of_stream when the client closed before a byte, partial_message after some.
+    boost::asio::awaitable<boost::system::error_code> read_into(RequestParser& parser, bool header_only);
     boost::asio::awaitable<Response> dispatch(Request& request);
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
