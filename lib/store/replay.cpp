@@ -36,6 +36,11 @@ void Store::unindex(TaskSlot* slot) const {
     unindex_now(slot);
 }
 
+void Store::reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const {
+    if (indexer_) return indexer_->move(slot, status, agent);
+    reindex_now(slot, status, agent);
+}
+
 // --- IndexThread ---
 
 Store::Replay::IndexThread::IndexThread(const Store& store)
@@ -53,8 +58,11 @@ void Store::Replay::IndexThread::finish() {
 void Store::Replay::IndexThread::run() {
     while (auto batch = ops_.pop()) {
         for (const Op& op : *batch) {
-            if (op.add) store_.index_now(op.slot, op.status, op.agent);
-            else store_.unindex_now(op.slot);
+            switch (op.kind) {
+                case Op::add: store_.index_now(op.slot, op.status, op.agent); break;
+                case Op::remove: store_.unindex_now(op.slot); break;
+                case Op::move: store_.reindex_now(op.slot, op.status, op.agent); break;
+            }
         }
     }
 }

@@ -19,6 +19,7 @@
 #include "store/store.hpp"
 #include "util/batch_channel.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -34,9 +35,12 @@ public:
     IndexThread& operator=(const IndexThread&) = delete;
 
     void add(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) {
-        ops_.push(Op{slot, true, status, agent});
+        ops_.push(Op{slot, Op::add, status, agent});
     }
-    void remove(TaskSlot* slot) { ops_.push(Op{slot, false, model::Status::pending, std::nullopt}); }
+    void remove(TaskSlot* slot) { ops_.push(Op{slot, Op::remove, model::Status::pending, std::nullopt}); }
+    void move(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) {
+        ops_.push(Op{slot, Op::move, status, agent});
+    }
     void keep(std::unique_ptr<TaskSlot> erased) { erased_.push_back(std::move(erased)); }
     // Applies everything queued, then stops the thread and frees the kept slots.
     void finish();
@@ -44,7 +48,7 @@ public:
 private:
     struct Op {
         TaskSlot* slot;
-        bool add;
+        enum Kind : std::uint8_t { add, remove, move } kind;
         model::Status status;
         std::optional<Uuid> agent;
     };

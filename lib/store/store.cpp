@@ -65,10 +65,7 @@ void Store::drain_fixups() const {
         TaskSlot* next = slot->next_fixup;
         slot->fixup_queued.store(false, std::memory_order_relaxed);
         const Task& t = slot->task();
-        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) {
-            unindex(slot);
-            index(slot, t.status, t.agent_id);
-        }
+        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) reindex(slot, t.status, t.agent_id);
         track_lease(t);
         slot = next;
     }
@@ -91,6 +88,30 @@ void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& 
     t.all.insert(t.all.end(), slot);
     t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), slot);
     if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
+    slot->indexed_status = status;
+    slot->indexed_agent = agent;
+}
+
+void Store::reindex_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
+    // all_ and the tenant's `all` hold a task whatever its state: only the status and agent
+    // sets change (unindex + index did ten tree operations for a claim or a completion).
+    if (status != slot->indexed_status) {
+        TenantIndex& t = tenant(slot->task().tenant_id);
+        const std::size_t from = slot_of(slot->indexed_status), to = slot_of(status);
+        by_status_[from].erase(slot);
+        by_status_[to].insert(by_status_[to].end(), slot);
+        t.by_status[from].erase(slot);
+        t.by_status[to].insert(t.by_status[to].end(), slot);
+    }
+    if (agent != slot->indexed_agent) {
+        if (slot->indexed_agent) {
+            if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
+                a->second.erase(slot);
+                if (a->second.empty()) by_agent_.erase(a);
+            }
+        }
+        if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
+    }
     slot->indexed_status = status;
     slot->indexed_agent = agent;
 }
@@ -194,15 +215,12 @@ void Store::sweep_queues() const {
 std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     const Task& before = slot->task();
     const bool was_pending = before.status == Status::pending;
-    const bool reindex = before.status != changed.status || before.agent_id != changed.agent_id;
+    const bool moved = before.status != changed.status || before.agent_id != changed.agent_id;
     auto* version = new TaskVersion(std::move(changed));
     const Task& t = version->task;
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
     retire(slot->current.exchange(version, std::memory_order_acq_rel));
-    if (reindex) {
-        unindex(slot);
-        index(slot, t.status, t.agent_id);
-    }
+    if (moved) reindex(slot, t.status, t.agent_id);
     track_lease(t);
     if (t.status == Status::pending && !was_pending) {
         enqueue(slot, true);

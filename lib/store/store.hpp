@@ -219,8 +219,11 @@ private:
     // During a Replay these hand the work to its index thread; the *_now forms do it.
     void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex(TaskSlot* slot) const;
+    // Moves a task that is indexed already to its new status and agent.
+    void reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex_now(TaskSlot* slot) const;
+    void reindex_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     TenantIndex& tenant(const Uuid& id) const;
     void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
