@@ -6,6 +6,8 @@
 #include "api/routes.hpp"
 #include "auth/token.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 namespace taskd::api {
 namespace {
 
@@ -31,7 +33,8 @@ model::Error agent_not_found(const model::Uuid& id) {
 
 net::awaitable<HandlerResult> register_agent(ApiContext& ctx, Request& r) {
     if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
-    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    boost::json::monotonic_resource body_memory;
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth, &body_memory);
     if (!body) co_return body.error();
     FieldErrors errors;
     NewAgent input = decode_new_agent(*body, errors);

@@ -39,13 +39,16 @@ model::Error field_error(model::Loc loc, std::string msg, std::string type) {
     return model::validation_error({model::FieldError{std::move(loc), std::move(msg), std::move(type)}});
 }
 
-model::Result<json::value> parse_json_body(std::string_view body, std::size_t max_depth) {
+model::Result<json::value> parse_json_body(std::string_view body, std::size_t max_depth, json::storage_ptr storage) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
         return field_error({"body"}, "field required", "value_error.missing");
 
     json::parse_options options;
     options.max_depth = max_depth;
-    json::stream_parser parser({}, options);
+    // The parser's own working stack on the stack: another allocation saved.
+    unsigned char scratch[1024];
+    json::stream_parser parser({}, options, scratch);
+    parser.reset(std::move(storage));  // where the value lives
     boost::system::error_code ec;
     const std::size_t consumed = parser.write(body.data(), body.size(), ec);
     if (!ec) parser.finish(ec);

@@ -6,13 +6,18 @@
 
 #include "model/errc.hpp"
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <string_view>
 
 namespace taskd::api {
 
-model::Result<boost::json::value> parse_json_body(std::string_view body, std::size_t max_depth);
+// The value's memory comes from `storage`: handlers pass a monotonic_resource of their own, so
+// that a body costs a few allocations rather than one per string, array and object (and
+// nothing to free node by node); the value must not outlive it.
+model::Result<boost::json::value> parse_json_body(std::string_view body, std::size_t max_depth,
+                                                  boost::json::storage_ptr storage = {});
 
 // A validation Error with one FieldError.
 model::Error field_error(model::Loc loc, std::string msg, std::string type);

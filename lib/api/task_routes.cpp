@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/url/url.hpp>
 
 #include <charconv>
@@ -109,7 +110,8 @@ net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
     if (r.idempotency_key && !store::is_valid_idempotency_key(*r.idempotency_key))
         co_return field_error({"header", "Idempotency-Key"}, "must be 1-255 visible ASCII characters",
                               "value_error.idempotency_key");
-    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    boost::json::monotonic_resource body_memory;
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth, &body_memory);
     if (!body) co_return body.error();
     FieldErrors errors;
     store::NewTask input = decode_new_task(*body, ctx.config, errors);
@@ -296,7 +298,8 @@ net::awaitable<HandlerResult> patch_task(ApiContext& ctx, Request& r) {
     if (!caller) co_return caller.error();
     FieldErrors errors;
     const auto id = path_task_id(r, errors);
-    auto body = parse_json_body(r.body, ctx.config.max_json_depth);
+    boost::json::monotonic_resource body_memory;
+    auto body = parse_json_body(r.body, ctx.config.max_json_depth, &body_memory);
     if (!body) {
         const model::Error body_error = body.error();
         errors.insert(errors.end(), body_error.fields.begin(), body_error.fields.end());
