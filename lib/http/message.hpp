@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <functional>
 #include <optional>
@@ -21,6 +22,9 @@ enum class Method { get, head, post, put, patch, delete_, options, other };
 
 std::string_view to_string(Method m);
 
+// A request's path parameters ("{task_id}"); routes have at most two, kept without the heap.
+using PathParams = boost::container::small_vector<std::string_view, 2>;
+
 struct Request {
     Method method = Method::other;
     std::string target;                                      // as received, for logs and Link headers
@@ -29,7 +33,8 @@ struct Request {
     std::string authorization;
     std::optional<std::string> idempotency_key;
     std::string body;
-    std::vector<std::string> path_params;  // filled by the router, in pattern order
+    // Filled by the router, in pattern order: views into `path`, so valid while it is unchanged.
+    PathParams path_params;
     // Completes when the client closes its connection (for handlers that wait, such as long
     // polls, so that a request nobody will read stops waiting). Empty outside a connection.
     std::function<boost::asio::awaitable<void>()> client_closed;

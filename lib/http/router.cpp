@@ -3,10 +3,14 @@
 namespace taskd::http {
 namespace {
 
+bool is_wildcard(std::string_view segment) { return segment.size() > 2 && segment.front() == '{'; }
+
+}  // namespace
+
 // "/tasks/" -> {"tasks", ""}; "/" -> {""}. A trailing slash is a distinct (empty) segment, so
 // "/tasks" and "/tasks/" are registered separately and both served.
-std::vector<std::string_view> split_path(std::string_view path) {
-    std::vector<std::string_view> out;
+Router::Segments Router::split_path(std::string_view path) {
+    Segments out;
     if (path.empty() || path.front() != '/') return out;
     path.remove_prefix(1);
     for (;;) {
@@ -18,17 +22,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return out;
 }
 
-bool is_wildcard(std::string_view segment) { return segment.size() > 2 && segment.front() == '{'; }
-
-}  // namespace
-
 void Router::add(Method method, std::string_view pattern, Handler handler) {
     Route route{method, {}, std::move(handler)};
     for (std::string_view s : split_path(pattern)) route.segments.emplace_back(s);
     routes_.push_back(std::move(route));
 }
 
-bool Router::segments_match(const Route& route, const std::vector<std::string_view>& path, bool literal_only) {
+bool Router::segments_match(const Route& route, const Segments& path, bool literal_only) {
     if (route.segments.size() != path.size()) return false;
     for (std::size_t i = 0; i < path.size(); ++i) {
         if (is_wildcard(route.segments[i])) {
@@ -53,7 +53,7 @@ Router::Match Router::match(Method method, std::string_view path) const {
             if (route.method == method && !m.handler) {
                 m.handler = &route.handler;
                 for (std::size_t i = 0; i < segments.size(); ++i)
-                    if (is_wildcard(route.segments[i])) m.params.emplace_back(segments[i]);
+                    if (is_wildcard(route.segments[i])) m.params.push_back(segments[i]);
             }
         }
         if (!m.allow.empty()) break;

@@ -21,7 +21,7 @@ public:
         const Handler* handler = nullptr;  // null: answer `status` (404 or 405)
         unsigned status = 0;
         std::string allow;                 // for 405: every method the path serves, "GET, POST"
-        std::vector<std::string> params;
+        PathParams params;                 // views into the path given to match()
     };
     Match match(Method method, std::string_view path) const;
 
@@ -31,7 +31,10 @@ private:
         std::vector<std::string> segments;  // "{...}" is a wildcard
         Handler handler;
     };
-    static bool segments_match(const Route& route, const std::vector<std::string_view>& path, bool literal_only);
+    // A path's segments; paths of up to eight need no allocation.
+    using Segments = boost::container::small_vector<std::string_view, 8>;
+    static Segments split_path(std::string_view path);
+    static bool segments_match(const Route& route, const Segments& path, bool literal_only);
 
     std::vector<Route> routes_;
 };
