@@ -59,19 +59,26 @@ bool is_protocol_error(const error_code& ec) {
 }
 
 // Fills `out` from Beast's message; false when the target is not a valid origin-form URL.
+// `out` is the connection's, reused: its strings keep their capacity from one request to the
+// next, so a request's target, path and credentials cost no allocation.
 bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
     out.method = to_method(msg.method());
-    out.target = std::string(msg.target());
+    out.target.assign(msg.target());
+    out.query.clear();
+    out.authorization.clear();
+    out.idempotency_key.reset();
+    out.path_params.clear();
     // Origin form ("/tasks?limit=5"), or absolute form ("http://host/tasks"), which servers
     // must accept too (RFC 9112 section 3.2.2); only the path and query matter here.
     auto url = msg.target().starts_with('/') ? boost::urls::parse_origin_form(msg.target())
                                              : boost::urls::parse_absolute_uri(msg.target());
     if (!url) return false;
-    out.path = url->path();
+    out.path.clear();
+    url->encoded_path().decode({}, boost::urls::string_token::append_to(out.path));
     // "+" is a space in a query string, as every HTML form and Python's parse_qs read it.
     for (auto param : url->params(boost::urls::encoding_opts{true, false, false}))
         out.query.emplace_back(std::string(param.key), std::string(param.value));
-    if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) out.authorization = std::string(it->value());
+    if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) out.authorization.assign(it->value());
     if (auto it = msg.find("Idempotency-Key"); it != msg.end()) out.idempotency_key = std::string(it->value());
     out.body = std::move(msg.body());
     return true;
@@ -110,7 +117,9 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 }  // namespace
 
 Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
-    : stream_(std::move(socket)), router_(router), limits_(limits) {}
+    : stream_(std::move(socket)), router_(router), limits_(limits) {
+    request_.client_closed = [this] { return until_client_closed(); };
+}
 
 void Connection::request_close() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -173,11 +182,10 @@ net::awaitable<void> Connection::run() {
 
         auto message = parser.release();
         const bool client_keeps_alive = message.keep_alive();
-        Request request;
+        Request& request = request_;
         if (!to_request(message, request))
             co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
 
-        request.client_closed = [this] { return until_client_closed(); };
         Response response = co_await dispatch(request);
         const bool keep_alive = client_keeps_alive && !closing_;
         if (!co_await write(response, keep_alive, version) || !keep_alive) break;

@@ -57,6 +57,7 @@ private:
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
+    Request request_;   // the request being served, reused (to_request() in connection.cpp)
     std::string head_;  // the answer's status line and header, reused from one answer to the next
     const Router& router_;
     const Limits& limits_;
