@@ -3,6 +3,7 @@
 #include "store/replay.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <mutex>
 
 namespace taskd::store {
@@ -149,14 +150,16 @@ void Store::track_lease(const Task& t) const {
 }
 
 TaskSlot* Store::insert(Task&& task) {
+    // One lookup for "is it new" and "where does it go" (recovery inserts a million).
+    auto [place, fresh] = tasks_.try_emplace(task.id);
+    if (!fresh) return nullptr;
     auto version = std::make_unique<TaskVersion>(std::move(task));
     const Task& t = version->task;
-    auto slot = std::make_unique<TaskSlot>(version.release());
-    TaskSlot* raw = slot.get();
+    place->second = std::make_unique<TaskSlot>(version.release());
+    TaskSlot* raw = place->second.get();
     index(raw, t.status, t.agent_id);
     if (t.status == Status::pending) enqueue(raw, false);
     track_lease(t);
-    tasks_.emplace(t.id, std::move(slot));
     return raw;
 }
 
@@ -283,6 +286,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
         out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
         out.value.task = t;
         TaskSlot* slot = insert(std::move(t));
+        assert(slot != nullptr);  // a new random id: 122 random bits do not repeat
         if (input.idempotency_key) {
             slot->idempotency_key = input.idempotency_key;
             idempotency_[IdempotencyKey{out.value.task.tenant_id, *input.idempotency_key}] =
@@ -607,10 +611,10 @@ void Store::apply_locked(journal::Change&& change) {
         [&](auto& c) {
             using C = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<C, journal::TaskCreated>) {
-                if (tasks_.contains(c.task.id)) return;
                 const Uuid tenant = c.task.tenant_id, id = c.task.id;
                 const auto created = c.task.created_at;
                 TaskSlot* slot = insert(std::move(c.task));
+                if (!slot) return;  // there already
                 if (c.idempotency_key) {
                     const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
                                                           slot->task().max_attempts, slot->task().lease_seconds);

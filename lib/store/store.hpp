@@ -228,6 +228,7 @@ private:
     void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
 
+    // nullptr, and nothing done, when a task with this id is there already.
     TaskSlot* insert(model::Task&& task);
     // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
     void erase(const Uuid& id);
