@@ -46,41 +46,9 @@ std::optional<std::uint64_t> parse_job_id(std::string_view line, std::string_vie
     return id;
 }
 
-BeanstalkConnection::BeanstalkConnection(net::any_io_executor executor, net::ip::tcp::endpoint endpoint)
-    : socket_(std::move(executor)), endpoint_(endpoint) {}
-
-void BeanstalkConnection::abort() {
-    error_code ignored;
-    socket_.close(ignored);
-}
-
-void BeanstalkConnection::close() {
-    error_code ignored;
-    socket_.close(ignored);
-    open_ = false;
-    in_.clear();
-}
-
-net::awaitable<Transport> BeanstalkConnection::connect() {
-    if (open_) co_return Transport::ok;
-    clear_timed_out();
-    begin();
-    auto [ec] = co_await socket_.async_connect(endpoint_, kToken);
-    end();
-    if (ec) {
-        close();
-        co_return timed_out() ? Transport::timed_out : Transport::io_error;
-    }
-    error_code ignored;
-    socket_.set_option(net::ip::tcp::no_delay(true), ignored);
-    open_ = true;
-    reconnected_ = true;
-    co_return Transport::ok;
-}
-
 net::awaitable<Transport> BeanstalkConnection::command(std::string_view command, BeanstalkReply& out,
                                                        std::optional<std::string_view> data) {
-    if (!open_) {
+    if (!is_open()) {
         if (auto t = co_await connect(); t != Transport::ok) co_return t;
     }
     clear_timed_out();

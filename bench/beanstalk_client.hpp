@@ -7,8 +7,7 @@
 // reply takes too long. Lives on one io_context thread.
 #pragma once
 
-#include "bench/http_connection.hpp"  // Transport
-#include "bench/watchdog.hpp"
+#include "bench/client_socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,16 +24,15 @@ struct BeanstalkReply {
     std::string data;  // the job body after RESERVED
 };
 
-class BeanstalkConnection final : public Watched {
+class BeanstalkConnection final : public ClientSocket {
 public:
-    BeanstalkConnection(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint endpoint);
+    using ClientSocket::ClientSocket;
 
     // Sends `command` (one line, no "\r\n") followed by `data` as a job body when `with_data`,
     // and reads one reply. Reopening the connection forgets `use`/`watch`: callers that depend
     // on a tube say so again after `reconnected()`.
     boost::asio::awaitable<Transport> command(std::string_view command, BeanstalkReply& out,
                                               std::optional<std::string_view> data = std::nullopt);
-    boost::asio::awaitable<Transport> connect();
     // True once after each reopening (the first open included).
     bool reconnected() {
         const bool r = reconnected_;
@@ -43,14 +41,11 @@ public:
     }
 
 private:
-    void abort() override;
-    void close();
+    void on_close() override { in_.clear(); }
+    void on_open() override { reconnected_ = true; }
 
-    boost::asio::ip::tcp::socket socket_;
-    boost::asio::ip::tcp::endpoint endpoint_;
     std::string in_;   // bytes read and not yet consumed
     std::string out_;  // the command being sent
-    bool open_ = false;
     bool reconnected_ = false;
 };
 

@@ -75,43 +75,10 @@ void format_request(std::string& out, std::string_view method, std::string_view 
     out.append("\r\n").append(body);
 }
 
-HttpConnection::HttpConnection(net::any_io_executor executor, net::ip::tcp::endpoint endpoint)
-    : socket_(std::move(executor)), endpoint_(endpoint) {}
-
-void HttpConnection::abort() {
-    error_code ignored;
-    socket_.close(ignored);
-}
-
-void HttpConnection::close() {
-    error_code ignored;
-    socket_.close(ignored);
-    open_ = false;
-    buffer_.clear();
-}
-
-net::awaitable<Transport> HttpConnection::connect() {
-    if (open_) co_return Transport::ok;
-    clear_timed_out();
-    begin();
-    auto [ec] = co_await socket_.async_connect(endpoint_, kToken);
-    end();
-    if (ec) {
-        last_error_ = ec;
-        close();
-        co_return timed_out() ? Transport::timed_out : Transport::io_error;
-    }
-    error_code ignored;
-    socket_.set_option(net::ip::tcp::no_delay(true), ignored);
-    open_ = true;
-    ++connects_;
-    co_return Transport::ok;
-}
-
 net::awaitable<Transport> HttpConnection::exchange(std::string_view request, HttpResponse& out) {
     for (int attempt = 0;; ++attempt) {
-        const bool reused = open_;
-        if (!open_) {
+        const bool reused = is_open();
+        if (!reused) {
             if (auto t = co_await connect(); t != Transport::ok) co_return t;
         }
         bool answered = false;
@@ -134,7 +101,7 @@ net::awaitable<Transport> HttpConnection::exchange_once(std::string_view request
     begin();
     auto fail = [&](const error_code& ec) {
         end();
-        last_error_ = ec;
+        failed(ec);
         close();
         return timed_out() ? Transport::timed_out : Transport::io_error;
     };

@@ -12,7 +12,7 @@
 // longer than the run's timeout; exchange() then reports `timed_out`.
 #pragma once
 
-#include "bench/watchdog.hpp"
+#include "bench/client_socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,33 +31,19 @@ struct HttpResponse {
     bool keep_alive = true;
 };
 
-// What went wrong with an exchange, if anything.
-enum class Transport { ok, io_error, timed_out };
-
-class HttpConnection final : public Watched {
+class HttpConnection final : public ClientSocket {
 public:
-    HttpConnection(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint endpoint);
+    using ClientSocket::ClientSocket;
 
     boost::asio::awaitable<Transport> exchange(std::string_view request, HttpResponse& out);
-    // Opens the connection now (setup), so that the measured phase does not pay for it.
-    boost::asio::awaitable<Transport> connect();
-
-    std::uint64_t connects() const { return connects_; }
     std::uint64_t stale_retries() const { return stale_retries_; }
-    const boost::system::error_code& last_error() const { return last_error_; }
 
 private:
     boost::asio::awaitable<Transport> exchange_once(std::string_view request, HttpResponse& out, bool& answered);
-    void abort() override;
-    void close();
+    void on_close() override { buffer_.clear(); }
 
-    boost::asio::ip::tcp::socket socket_;
-    boost::asio::ip::tcp::endpoint endpoint_;
     boost::beast::flat_buffer buffer_;
-    bool open_ = false;
-    std::uint64_t connects_ = 0;
     std::uint64_t stale_retries_ = 0;
-    boost::system::error_code last_error_;
 };
 
 // Serialises a request into `out` (cleared first). `token` and `body` may be empty.
