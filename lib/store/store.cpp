@@ -83,52 +83,57 @@ Store::TenantIndex& Store::tenant(const Uuid& id) const {
 // Slots are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
 // snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
 void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
-    all_.insert(all_.end(), slot);
-    by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), slot);
     TenantIndex& t = tenant(slot->task().tenant_id);
+    all_.insert(all_.end(), slot);
     t.all.insert(t.all.end(), slot);
-    t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), slot);
-    if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
-    slot->indexed_status = status;
-    slot->indexed_agent = agent;
+    index_status(slot, status, t);
+    index_agent(slot, agent);
+}
+
+void Store::unindex_now(TaskSlot* slot) const {
+    all_.erase(slot);
+    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end()) t->second->all.erase(slot);
+    unindex_status(slot);
+    unindex_agent(slot);
 }
 
 void Store::reindex_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
     // all_ and the tenant's `all` hold a task whatever its state: only the status and agent
     // sets change (unindex + index did ten tree operations for a claim or a completion).
     if (status != slot->indexed_status) {
-        TenantIndex& t = tenant(slot->task().tenant_id);
-        const std::size_t from = slot_of(slot->indexed_status), to = slot_of(status);
-        by_status_[from].erase(slot);
-        by_status_[to].insert(by_status_[to].end(), slot);
-        t.by_status[from].erase(slot);
-        t.by_status[to].insert(t.by_status[to].end(), slot);
+        unindex_status(slot);
+        index_status(slot, status, tenant(slot->task().tenant_id));
     }
     if (agent != slot->indexed_agent) {
-        if (slot->indexed_agent) {
-            if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
-                a->second.erase(slot);
-                if (a->second.empty()) by_agent_.erase(a);
-            }
-        }
-        if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
+        unindex_agent(slot);
+        index_agent(slot, agent);
     }
+}
+
+void Store::index_status(TaskSlot* slot, Status status, TenantIndex& of_tenant) const {
+    Index& global = by_status_[slot_of(status)];
+    Index& own = of_tenant.by_status[slot_of(status)];
+    global.insert(global.end(), slot);
+    own.insert(own.end(), slot);
     slot->indexed_status = status;
+}
+
+void Store::unindex_status(TaskSlot* slot) const {
+    by_status_[slot_of(slot->indexed_status)].erase(slot);
+    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end())
+        t->second->by_status[slot_of(slot->indexed_status)].erase(slot);
+}
+
+void Store::index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const {
+    if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
     slot->indexed_agent = agent;
 }
 
-void Store::unindex_now(TaskSlot* slot) const {
-    all_.erase(slot);
-    by_status_[slot_of(slot->indexed_status)].erase(slot);
-    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end()) {
-        t->second->all.erase(slot);
-        t->second->by_status[slot_of(slot->indexed_status)].erase(slot);
-    }
-    if (slot->indexed_agent) {
-        if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
-            a->second.erase(slot);
-            if (a->second.empty()) by_agent_.erase(a);
-        }
+void Store::unindex_agent(TaskSlot* slot) const {
+    if (!slot->indexed_agent) return;
+    if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
+        a->second.erase(slot);
+        if (a->second.empty()) by_agent_.erase(a);
     }
 }
 

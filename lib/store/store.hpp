@@ -224,6 +224,11 @@ private:
     void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex_now(TaskSlot* slot) const;
     void reindex_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
+    // The status sets (the store's and the tenant's) and the agent sets, a slot at a time.
+    void index_status(TaskSlot* slot, model::Status status, TenantIndex& of_tenant) const;
+    void unindex_status(TaskSlot* slot) const;
+    void index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const;
+    void unindex_agent(TaskSlot* slot) const;
     TenantIndex& tenant(const Uuid& id) const;
     void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
