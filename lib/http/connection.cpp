@@ -84,9 +84,9 @@ bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
     return true;
 }
 
-// The status line and header of `r`, as Beast's serializer would write them for a body of
-// r.body.size() bytes (prepare_payload(), keep_alive()).
-void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version) {
+// The status line and header of every answer: what Beast's serializer would write for a body
+// of r.body.size() bytes (prepare_payload(), keep_alive()), or for a chunked one (chunked()).
+void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked) {
     out.clear();
     out += version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
     out += std::to_string(r.status);
@@ -106,7 +106,9 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
     if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
     if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
-    if (r.status != 204) {
+    if (chunked) {
+        out += "Transfer-Encoding: chunked\r\n";
+    } else if (r.status != 204) {
         out += "Content-Length: ";
         out += std::to_string(r.body.size());
         out += "\r\n";
@@ -241,14 +243,6 @@ net::awaitable<Response> Connection::dispatch(Request& request) {
 }
 
 net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsigned version) {
-    const auto status = static_cast<bhttp::status>(response.status);
-    auto set_headers = [&](auto& msg) {
-        msg.set(bhttp::field::server, "taskd");
-        if (response.status != 204) msg.set(bhttp::field::content_type, "application/json");
-        for (const auto& [name, value] : response.headers) msg.set(name, value);
-        msg.keep_alive(keep_alive);
-    };
-
     // HTTP/1.0 has no chunked encoding: such a client gets the streamed body in one piece.
     if (response.stream && version < 11) {
         while (response.stream(response.body)) {
@@ -261,19 +255,16 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         // one gather write. Beast's serializer did the same through a field container and a
         // buffer sequence visitor per write, a tenth of the CPU of a GET (BENCHMARKS.md).
         if (response.status == 204) response.body.clear();
-        format_head(head_, response, keep_alive, version);
+        format_head(head_, response, keep_alive, version, false);
         const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body)};
         stream_.expires_after(limits_.write_timeout);
         auto [ec, n] = co_await net::async_write(stream_, buffers, kToken);
         co_return !ec;
     }
 
-    bhttp::response<bhttp::empty_body> head{status, version};
-    set_headers(head);
-    head.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    format_head(head_, response, keep_alive, version, true);
     stream_.expires_after(limits_.write_timeout);
-    if (auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kToken); ec) co_return false;
+    if (auto [ec, n] = co_await net::async_write(stream_, net::buffer(head_), kToken); ec) co_return false;
     std::string piece;
     for (bool more = true; more;) {
         piece.clear();
