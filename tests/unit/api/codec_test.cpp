@@ -1,31 +1,20 @@
 // api/codec: Task and Agent JSON out; request bodies in, with every error at once.
 #include "api/codec.hpp"
+#include "loc_text.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
+using taskd::test::loc_text;
 namespace json = boost::json;
 using namespace taskd;
 using model::FieldErrors;
-
-std::string loc_text(const model::Loc& loc) {
-    std::ostringstream out;
-    out << '[';
-    for (std::size_t i = 0; i < loc.size(); ++i) {
-        if (i) out << ',';
-        if (const auto* s = std::get_if<std::string>(&loc[i])) out << '"' << *s << '"';
-        else out << std::get<std::size_t>(loc[i]);
-    }
-    out << ']';
-    return out.str();
-}
 
 // "loc type" of each error, in order.
 std::vector<std::string> summary(const FieldErrors& errors) {

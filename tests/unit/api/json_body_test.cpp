@@ -1,28 +1,17 @@
 // api/json_body: the rules every JSON body obeys (API.md "Errors", "Fine print").
 #include "api/json_body.hpp"
+#include "loc_text.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <sstream>
 #include <string>
 #include <string_view>
 
 namespace {
 
+using taskd::test::loc_text;
 using taskd::api::parse_json_body;
 using taskd::model::Loc;
-
-std::string loc_text(const Loc& loc) {
-    std::ostringstream out;
-    out << '[';
-    for (std::size_t i = 0; i < loc.size(); ++i) {
-        if (i) out << ',';
-        if (const auto* s = std::get_if<std::string>(&loc[i])) out << '"' << *s << '"';
-        else out << std::get<std::size_t>(loc[i]);
-    }
-    out << ']';
-    return out.str();
-}
 
 struct Refused {
     std::string body;

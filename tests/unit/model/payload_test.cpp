@@ -1,32 +1,20 @@
 // model/payload: validation of the four documented task types (API.md, "Tasks").
 #include "model/payload.hpp"
+#include "loc_text.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
 
+using taskd::test::loc_text;
 namespace json = boost::json;
 using taskd::model::FieldErrors;
 using taskd::model::Loc;
-
-// ["body","payload","path"] / ["body","payload","sequence",0,"task"] as text, for comparison.
-std::string loc_text(const Loc& loc) {
-    std::ostringstream out;
-    out << '[';
-    for (std::size_t i = 0; i < loc.size(); ++i) {
-        if (i) out << ',';
-        if (const auto* s = std::get_if<std::string>(&loc[i])) out << '"' << *s << '"';
-        else out << std::get<std::size_t>(loc[i]);
-    }
-    out << ']';
-    return out.str();
-}
 
 FieldErrors validate(std::string_view type, std::string_view payload_json) {
     FieldErrors out;
