@@ -5,10 +5,11 @@
 // table) plus four or five ordered-set inserts per task, which were a third of the time of
 // recovering a million tasks (taskd-recovery-bench, BENCHMARKS.md). The sets are read by
 // nothing but listings, which do not run during recovery, so their work can trail behind:
-// index()/unindex() queue an operation here and return, and this thread applies the queue in
-// order with Store::index_now()/unindex_now(). finish() waits until it has caught up.
+// index()/unindex()/reindex() queue an operation here and return, and this thread applies the
+// queue in order with Store::index_now()/unindex_now()/reindex_now(). finish() waits until it
+// has caught up.
 //
-// Thread-safety and lifetimes: add(), remove(), keep() and finish() are called by the thread
+// Thread-safety and lifetimes: add(), remove(), move(), keep() and finish() are called by the thread
 // that holds the store's exclusive lock for the replay. The index thread touches only the
 // ordered sets, their pool, by_tenant_/by_agent_ and each slot's indexed_* fields, which
 // nothing else touches until finish() returns; it reads a slot's immutable key and tenant. A

@@ -91,9 +91,10 @@ void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& 
 }
 
 void Store::unindex_now(TaskSlot* slot) const {
+    TenantIndex& t = tenant(slot->task().tenant_id);
     all_.erase(slot);
-    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end()) t->second->all.erase(slot);
-    unindex_status(slot);
+    t.all.erase(slot);
+    unindex_status(slot, t);
     unindex_agent(slot);
 }
 
@@ -101,8 +102,9 @@ void Store::reindex_now(TaskSlot* slot, Status status, const std::optional<Uuid>
     // all_ and the tenant's `all` hold a task whatever its state: only the status and agent
     // sets change (unindex + index did ten tree operations for a claim or a completion).
     if (status != slot->indexed_status) {
-        unindex_status(slot);
-        index_status(slot, status, tenant(slot->task().tenant_id));
+        TenantIndex& t = tenant(slot->task().tenant_id);
+        unindex_status(slot, t);
+        index_status(slot, status, t);
     }
     if (agent != slot->indexed_agent) {
         unindex_agent(slot);
@@ -118,10 +120,9 @@ void Store::index_status(TaskSlot* slot, Status status, TenantIndex& of_tenant) 
     slot->indexed_status = status;
 }
 
-void Store::unindex_status(TaskSlot* slot) const {
+void Store::unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const {
     by_status_[slot_of(slot->indexed_status)].erase(slot);
-    if (auto t = by_tenant_.find(slot->task().tenant_id); t != by_tenant_.end())
-        t->second->by_status[slot_of(slot->indexed_status)].erase(slot);
+    of_tenant.by_status[slot_of(slot->indexed_status)].erase(slot);
 }
 
 void Store::index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const {
@@ -155,12 +156,13 @@ void Store::track_lease(const Task& t) const {
 }
 
 TaskSlot* Store::insert(Task&& task) {
-    // One lookup for "is it new" and "where does it go" (recovery inserts a million).
-    auto [place, fresh] = tasks_.try_emplace(task.id);
-    if (!fresh) return nullptr;
     auto version = std::make_unique<TaskVersion>(std::move(task));
     const Task& t = version->task;
-    place->second = std::make_unique<TaskSlot>(version.release());
+    auto slot = std::make_unique<TaskSlot>(version.release());
+    // One lookup for "is it new" and "where does it go" (recovery inserts a million); a task
+    // that is there already leaves `slot` untouched, freed on return.
+    auto [place, fresh] = tasks_.try_emplace(t.id, std::move(slot));
+    if (!fresh) return nullptr;
     TaskSlot* raw = place->second.get();
     index(raw, t.status, t.agent_id);
     if (t.status == Status::pending) enqueue(raw, false);

@@ -224,9 +224,10 @@ private:
     void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex_now(TaskSlot* slot) const;
     void reindex_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    // The status sets (the store's and the tenant's) and the agent sets, a slot at a time.
+    // The status sets (the store's and the tenant's) and the agent sets, a slot at a time. A
+    // slot's tenant index exists from its first index_now() on (tenant indices are never dropped).
     void index_status(TaskSlot* slot, model::Status status, TenantIndex& of_tenant) const;
-    void unindex_status(TaskSlot* slot) const;
+    void unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const;
     void index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const;
     void unindex_agent(TaskSlot* slot) const;
     TenantIndex& tenant(const Uuid& id) const;
