@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -119,24 +120,69 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 }  // namespace
 
 Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
-    : stream_(std::move(socket)), router_(router), limits_(limits) {
+    : socket_(std::move(socket)), watchdog_(socket_.get_executor()), router_(router), limits_(limits) {
     request_.client_closed = [this] { return until_client_closed(); };
+    // For write_all()'s first try, which must not block; asynchronous operations are unaffected.
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
 }
 
 void Connection::request_close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
         self->closing_ = true;
-        if (!self->busy_) self->stream_.cancel();
+        if (!self->busy_) self->socket_.cancel();
     });
+}
+
+void Connection::set_deadline(Clock::time_point deadline) {
+    deadline_ = deadline;
+    // A later deadline waits for the watchdog to fire at the earlier one and look again: a
+    // keep-alive connection moving its idle deadline on with each request re-arms nothing.
+    if (deadline < watchdog_at_) arm_watchdog(deadline);
+}
+
+void Connection::arm_watchdog(Clock::time_point at) {
+    watchdog_at_ = at;
+    watchdog_.expires_at(at);  // cancels the wait armed for a later time
+    watchdog_.async_wait([self = shared_from_this()](error_code ec) {
+        if (ec != net::error::operation_aborted) self->on_watchdog();
+    });
+}
+
+void Connection::on_watchdog() {
+    watchdog_at_ = Clock::time_point::max();
+    if (!socket_.is_open() || deadline_ == Clock::time_point::max()) return;  // the next deadline re-arms
+    if (Clock::now() < deadline_) return arm_watchdog(deadline_);             // moved on since
+    // The wait in progress ends with operation_aborted, and the connection with it.
+    error_code ignored;
+    socket_.close(ignored);
+}
+
+net::awaitable<error_code> Connection::read_some(Clock::time_point deadline) {
+    set_deadline(deadline);
+    auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(kReadChunk), kToken);
+    if (!ec) buffer_.commit(n);
+    co_return ec;
+}
+
+net::awaitable<bool> Connection::write_all(std::array<net::const_buffer, 2> buffers) {
+    // An answer nearly always fits the socket's send buffer: sent here, it needs no deadline
+    // and no round through the reactor.
+    error_code ec;
+    const std::size_t sent = socket_.send(buffers, 0, ec);
+    if (ec && ec != net::error::would_block) co_return false;
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+    rest.consume(sent);
+    if (net::buffer_size(rest) == 0) co_return true;
+    set_deadline(Clock::now() + limits_.write_timeout);  // a slow reader
+    auto [wec, n] = co_await net::async_write(socket_, rest, kToken);
+    co_return !wec;
 }
 
 net::awaitable<bool> Connection::wait_for_request() {
     if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
-    stream_.expires_after(limits_.idle_timeout);
-    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kToken);
-    if (ec) co_return false;  // closed by the client, idle timeout, or shutdown
-    buffer_.commit(n);
-    co_return true;
+    // Closed by the client, idle timeout, or shutdown.
+    co_return !co_await read_some(Clock::now() + limits_.idle_timeout);
 }
 
 net::awaitable<void> Connection::run() {
@@ -148,8 +194,7 @@ net::awaitable<void> Connection::run() {
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
 
-        stream_.expires_after(limits_.header_timeout);
-        error_code ec = co_await read_into(parser, true);
+        error_code ec = co_await read_into(parser, true, Clock::now() + limits_.header_timeout);
         if (ec == bhttp::error::header_limit)
             co_return co_await reply_and_close(json_error(431, "Request header too large"), 11);
         // Beast refuses a declared Content-Length over the limit while reading the header.
@@ -167,14 +212,13 @@ net::awaitable<void> Connection::run() {
         if (auto expect = parser.get().find(bhttp::field::expect);
             version >= 11 && expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
             bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
-            stream_.expires_after(limits_.write_timeout);
-            auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, kToken);
+            set_deadline(Clock::now() + limits_.write_timeout);
+            auto [wec, wn] = co_await bhttp::async_write(socket_, go_on, kToken);
             if (wec) break;
         }
 
         if (!parser.is_done()) {
-            stream_.expires_after(limits_.body_timeout);
-            ec = co_await read_into(parser, false);
+            ec = co_await read_into(parser, false, Clock::now() + limits_.body_timeout);
             if (ec == bhttp::error::body_limit)
                 co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
             if (is_protocol_error(ec))
@@ -188,6 +232,7 @@ net::awaitable<void> Connection::run() {
         if (!to_request(message, request))
             co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
 
+        set_deadline(Clock::time_point::max());  // the handler's time is its own (a long poll)
         Response response = co_await dispatch(request);
         const bool keep_alive = client_keeps_alive && !closing_;
         if (!co_await write(response, keep_alive, version) || !keep_alive) break;
@@ -196,10 +241,12 @@ net::awaitable<void> Connection::run() {
     co_await close_gracefully();
 }
 
-net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool header_only) {
+net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool header_only,
+                                                 Clock::time_point deadline) {
     // What http::async_read_header / async_read do (their read_some_op), without a composed
     // operation around every read: feed the parser what buffer_ holds, read more when it
-    // needs more. The deadline is the caller's, set once for the whole phase.
+    // needs more. One deadline for the whole phase, so a client sending a byte at a time
+    // cannot stretch it; it is set only if a read is needed.
     parser.eager(!header_only);
     const auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
     for (;;) {
@@ -210,7 +257,7 @@ net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool hea
             if (ec) co_return ec;
         }
         if (done()) co_return error_code{};
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kToken);
+        const error_code ec = co_await read_some(deadline);
         if (ec == net::error::eof) {
             if (!parser.got_some()) co_return bhttp::error::end_of_stream;
             error_code eof;
@@ -218,7 +265,6 @@ net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool hea
             co_return eof;
         }
         if (ec) co_return ec;
-        buffer_.commit(n);
     }
 }
 
@@ -256,61 +302,60 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         // buffer sequence visitor per write, a tenth of the CPU of a GET (BENCHMARKS.md).
         if (response.status == 204) response.body.clear();
         format_head(head_, response, keep_alive, version, false);
-        const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body)};
-        stream_.expires_after(limits_.write_timeout);
-        auto [ec, n] = co_await net::async_write(stream_, buffers, kToken);
-        co_return !ec;
+        co_return co_await write_all({net::buffer(head_), net::buffer(response.body)});
     }
 
     format_head(head_, response, keep_alive, version, true);
-    stream_.expires_after(limits_.write_timeout);
-    if (auto [ec, n] = co_await net::async_write(stream_, net::buffer(head_), kToken); ec) co_return false;
+    if (!co_await write_all({net::buffer(head_), net::const_buffer{}})) co_return false;
     std::string piece;
     for (bool more = true; more;) {
         piece.clear();
         more = response.stream(piece);
         if (piece.empty()) continue;
-        stream_.expires_after(limits_.write_timeout);
-        if (auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(piece)), kToken); ec)
+        set_deadline(Clock::now() + limits_.write_timeout);
+        if (auto [ec, n] = co_await net::async_write(socket_, bhttp::make_chunk(net::buffer(piece)), kToken); ec)
             co_return false;
     }
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), kToken);
+    set_deadline(Clock::now() + limits_.write_timeout);
+    auto [ec, n] = co_await net::async_write(socket_, bhttp::make_chunk_last(), kToken);
     co_return !ec;
 }
 
 net::awaitable<void> Connection::reply_and_close(Response response, unsigned version) {
     if (co_await write(response, false, version)) {
         error_code ignored;
-        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+        socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
         std::array<char, 8192> junk;
         std::size_t drained = 0;
-        stream_.expires_after(kLingerTime);
+        set_deadline(Clock::now() + kLingerTime);
         while (drained < kMaxLingerBytes) {
-            auto [ec, n] = co_await stream_.async_read_some(net::buffer(junk), kToken);
+            auto [ec, n] = co_await socket_.async_read_some(net::buffer(junk), kToken);
             if (ec) break;
             drained += n;
         }
     }
-    stream_.close();
+    co_await close_gracefully();
 }
 
 net::awaitable<void> Connection::until_client_closed() {
-    auto [ec] = co_await stream_.socket().async_wait(net::ip::tcp::socket::wait_read, kToken);
+    auto [ec] = co_await socket_.async_wait(net::ip::tcp::socket::wait_read, kToken);
     if (ec) co_return;  // cancelled (the handler finished first), or the socket failed
     char byte;
-    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return;  // closed
     // Bytes are waiting (a pipelined request): the client is there, and nothing more can be
     // learnt before the handler ends; wait for the cancellation that its end brings.
-    net::steady_timer never(stream_.get_executor(), net::steady_timer::time_point::max());
+    net::steady_timer never(socket_.get_executor(), net::steady_timer::time_point::max());
     co_await never.async_wait(kToken);
 }
 
 net::awaitable<void> Connection::close_gracefully() {
     error_code ignored;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+    // The watchdog's wait holds this connection: let it go now, not at the last deadline.
+    deadline_ = Clock::time_point::max();
+    watchdog_.cancel();
     co_return;
 }
 

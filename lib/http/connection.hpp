@@ -9,6 +9,12 @@
 // a body over the limit, 431 for a header over the limit. A handler that throws is a bug: it is
 // logged and answered 500.
 //
+// Deadlines: one timer per connection, re-armed only when a deadline comes earlier than the one
+// it is armed for (see set_deadline()). A deadline is set only for a wait that can block: an
+// answer that the socket takes at once, or a header already in the buffer, sets none. Beast's
+// tcp_stream armed and cancelled a timer around every read and write, a twentieth of a GET's
+// CPU (BENCHMARKS.md).
+//
 // Thread-safety: request_close() may be called from any thread; everything else runs on the
 // connection's strand.
 #pragma once
@@ -19,11 +25,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,23 +47,40 @@ public:
     // Finish the request in flight, if any, then close; an idle connection closes at once.
     void request_close();
 
-    boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+    boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
 private:
     using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+    using Clock = std::chrono::steady_clock;
+
+    // The pending wait must end by `deadline`, or the watchdog closes the socket;
+    // Clock::time_point::max() for none (while a handler runs: a long poll waits on purpose).
+    void set_deadline(Clock::time_point deadline);
+    void arm_watchdog(Clock::time_point at);
+    void on_watchdog();
+    // Reads what the socket has into buffer_, waiting until `deadline` if it has nothing.
+    boost::asio::awaitable<boost::system::error_code> read_some(Clock::time_point deadline);
+    // Writes all of `buffers`: at once if the socket takes them, else waiting until the write
+    // deadline.
+    boost::asio::awaitable<bool> write_all(std::array<boost::asio::const_buffer, 2> buffers);
 
     boost::asio::awaitable<bool> wait_for_request();
     // Reads into `parser` until it holds the request's header, or (header_only false) all of
-    // it. Beast's parse errors (header_limit, body_limit, ...), the stream's (timeout, reset),
-    // end_of_stream when the client closed before a byte, partial_message after some.
-    boost::asio::awaitable<boost::system::error_code> read_into(RequestParser& parser, bool header_only);
+    // it, by `deadline`. Beast's parse errors (header_limit, body_limit, ...), the socket's
+    // (reset; operation_aborted when the deadline passed), end_of_stream when the client closed
+    // before a byte, partial_message after some.
+    boost::asio::awaitable<boost::system::error_code> read_into(RequestParser& parser, bool header_only,
+                                                                Clock::time_point deadline);
     boost::asio::awaitable<Response> dispatch(Request& request);
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
 
-    boost::beast::tcp_stream stream_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::steady_timer watchdog_;
+    Clock::time_point deadline_ = Clock::time_point::max();
+    Clock::time_point watchdog_at_ = Clock::time_point::max();  // what watchdog_ is armed for
     boost::beast::flat_buffer buffer_;
     Request request_;   // the request being served, reused (to_request() in connection.cpp)
     std::string head_;  // the answer's status line and header, reused from one answer to the next
