@@ -46,23 +46,26 @@ Router::Match Router::match(Method method, std::string_view path) const {
     // Two passes: routes of literal segments only first, so that "/tasks/next" never reaches
     // the "/tasks/{task_id}" routes. The first pass that matches the path decides.
     for (bool literal_only : {true, false}) {
+        bool path_served = false;
+        for (const Route& route : routes_) {
+            if (!segments_match(route, segments, literal_only)) continue;
+            path_served = true;
+            if (route.method != method) continue;
+            m.handler = &route.handler;
+            for (std::size_t i = 0; i < segments.size(); ++i)
+                if (is_wildcard(route.segments[i])) m.params.push_back(segments[i]);
+            return m;
+        }
+        if (!path_served) continue;
         for (const Route& route : routes_) {
             if (!segments_match(route, segments, literal_only)) continue;
             if (!m.allow.empty()) m.allow += ", ";
             m.allow += to_string(route.method);
-            if (route.method == method && !m.handler) {
-                m.handler = &route.handler;
-                for (std::size_t i = 0; i < segments.size(); ++i)
-                    if (is_wildcard(route.segments[i])) m.params.push_back(segments[i]);
-            }
         }
-        if (!m.allow.empty()) break;
-    }
-    if (m.handler) {
-        m.allow.clear();
+        m.status = 405;
         return m;
     }
-    m.status = m.allow.empty() ? 404 : 405;
+    m.status = 404;
     return m;
 }
 
