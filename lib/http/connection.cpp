@@ -183,36 +183,39 @@ net::awaitable<error_code> Connection::read_some(Clock::time_point deadline) {
     co_return ec;
 }
 
-net::awaitable<bool> Connection::write_all(std::array<net::const_buffer, 2> buffers) {
-    // An answer nearly always fits the socket's send buffer: sent here, it needs no deadline
-    // and no round through the reactor.
+bool Connection::send_now(Unsent& rest) {
     error_code ec;
-    const std::size_t sent = socket_.send(buffers, 0, ec);
-    if (ec && ec != net::error::would_block) co_return false;
-    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+    const std::size_t sent = socket_.send(rest, 0, ec);
+    if (ec && ec != net::error::would_block) return false;
     rest.consume(sent);
-    if (net::buffer_size(rest) == 0) co_return true;
-    set_deadline(Clock::now() + limits_.write_timeout);  // a slow reader
-    auto [wec, n] = co_await net::async_write(socket_, rest, kToken);
-    co_return !wec;
+    return true;
 }
 
-net::awaitable<bool> Connection::wait_for_request() {
-    if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
-    // Closed by the client, idle timeout, or shutdown.
-    co_return !co_await read_some(Clock::now() + limits_.idle_timeout);
+net::awaitable<bool> Connection::write_all(std::array<net::const_buffer, 2> buffers) {
+    Unsent rest(buffers);
+    if (!send_now(rest)) co_return false;
+    if (net::buffer_size(rest) == 0) co_return true;
+    set_deadline(Clock::now() + limits_.write_timeout);  // a slow reader
+    auto [ec, n] = co_await net::async_write(socket_, rest, kToken);
+    co_return !ec;
 }
 
 net::awaitable<void> Connection::run() {
     for (;;) {
-        if (closing_ || !co_await wait_for_request()) break;
+        if (closing_) break;
+        // Unless a pipelined request is already here. An error: closed by the client, the idle
+        // timeout, or shutdown.
+        if (buffer_.size() == 0 && co_await read_some(Clock::now() + limits_.idle_timeout)) break;
         busy_ = true;
 
         RequestParser parser;
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
 
-        error_code ec = co_await read_into(parser, true, Clock::now() + limits_.header_timeout);
+        // Nearly always the whole header came with the first read: parsed here, without a
+        // coroutine frame for read_into().
+        error_code ec = parse_buffered(parser, true);
+        if (ec == bhttp::error::need_more) ec = co_await read_into(parser, true, Clock::now() + limits_.header_timeout);
         if (ec == bhttp::error::header_limit)
             co_return co_await reply_and_close(json_error(431, "Request header too large"), 11);
         // Beast refuses a declared Content-Length over the limit while reading the header.
@@ -236,7 +239,8 @@ net::awaitable<void> Connection::run() {
         }
 
         if (!parser.is_done()) {
-            ec = co_await read_into(parser, false, Clock::now() + limits_.body_timeout);
+            ec = parse_buffered(parser, false);
+            if (ec == bhttp::error::need_more) ec = co_await read_into(parser, false, Clock::now() + limits_.body_timeout);
             if (ec == bhttp::error::body_limit)
                 co_return co_await reply_and_close(json_error(413, "Request body too large"), version);
             if (is_protocol_error(ec))
@@ -259,22 +263,26 @@ net::awaitable<void> Connection::run() {
     co_await close_gracefully();
 }
 
+error_code Connection::parse_buffered(RequestParser& parser, bool header_only) {
+    parser.eager(!header_only);
+    const auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
+    while (buffer_.size() > 0 && !done()) {
+        error_code ec;
+        buffer_.consume(parser.put(buffer_.data(), ec));
+        if (ec == bhttp::error::need_more) break;
+        if (ec) return ec;
+    }
+    return done() ? error_code{} : error_code{bhttp::error::need_more};
+}
+
 net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool header_only,
                                                  Clock::time_point deadline) {
     // What http::async_read_header / async_read do (their read_some_op), without a composed
     // operation around every read: feed the parser what buffer_ holds, read more when it
     // needs more. One deadline for the whole phase, so a client sending a byte at a time
-    // cannot stretch it; it is set only if a read is needed.
-    parser.eager(!header_only);
-    const auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
+    // cannot stretch it.
     for (;;) {
-        while (buffer_.size() > 0 && !done()) {
-            error_code ec;
-            buffer_.consume(parser.put(buffer_.data(), ec));
-            if (ec == bhttp::error::need_more) break;
-            if (ec) co_return ec;
-        }
-        if (done()) co_return error_code{};
+        if (error_code ec = parse_buffered(parser, header_only); ec != bhttp::error::need_more) co_return ec;
         const error_code ec = co_await read_some(deadline);
         if (ec == net::error::eof) {
             if (!parser.got_some()) co_return bhttp::error::end_of_stream;
@@ -320,7 +328,13 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         // buffer sequence visitor per write, a tenth of the CPU of a GET (BENCHMARKS.md).
         if (response.status == 204) response.body.clear();
         format_head(head_, response, keep_alive, version, false);
-        co_return co_await write_all({net::buffer(head_), net::buffer(response.body)});
+        // An answer nearly always fits the socket's send buffer: sent here, it needs no
+        // deadline, no round through the reactor and no coroutine frame for write_all().
+        const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body)};
+        Unsent rest(buffers);
+        if (!send_now(rest)) co_return false;
+        if (net::buffer_size(rest) == 0) co_return true;
+        co_return co_await write_all(buffers);
     }
 
     format_head(head_, response, keep_alive, version, true);

@@ -26,6 +26,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -60,11 +61,17 @@ private:
     void on_watchdog();
     // Reads what the socket has into buffer_, waiting until `deadline` if it has nothing.
     boost::asio::awaitable<boost::system::error_code> read_some(Clock::time_point deadline);
+    // What an answer still has to send.
+    using Unsent = boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, 2>>;
+    // Sends what the socket takes now, without waiting; false if the connection failed.
+    bool send_now(Unsent& rest);
     // Writes all of `buffers`: at once if the socket takes them, else waiting until the write
     // deadline.
     boost::asio::awaitable<bool> write_all(std::array<boost::asio::const_buffer, 2> buffers);
 
-    boost::asio::awaitable<bool> wait_for_request();
+    // Feeds `parser` what buffer_ holds: no error when it has the header (header_only) or the
+    // whole request, need_more when it needs more bytes, else Beast's parse error.
+    boost::system::error_code parse_buffered(RequestParser& parser, bool header_only);
     // Reads into `parser` until it holds the request's header, or (header_only false) all of
     // it, by `deadline`. Beast's parse errors (header_limit, body_limit, ...), the socket's
     // (reset; operation_aborted when the deadline passed), end_of_stream when the client closed
