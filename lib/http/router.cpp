@@ -23,19 +23,19 @@ Router::Segments Router::split_path(std::string_view path) {
 }
 
 void Router::add(Method method, std::string_view pattern, Handler handler) {
-    Route route{method, {}, std::move(handler)};
-    for (std::string_view s : split_path(pattern)) route.segments.emplace_back(s);
+    Route route{method, {}, true, std::move(handler)};
+    for (std::string_view s : split_path(pattern)) {
+        route.segments.push_back({std::string(s), is_wildcard(s)});
+        if (is_wildcard(s)) route.literal = false;
+    }
     routes_.push_back(std::move(route));
 }
 
-bool Router::segments_match(const Route& route, const Segments& path, bool literal_only) {
+bool Router::segments_match(const Route& route, const Segments& path) {
     if (route.segments.size() != path.size()) return false;
     for (std::size_t i = 0; i < path.size(); ++i) {
-        if (is_wildcard(route.segments[i])) {
-            if (literal_only || path[i].empty()) return false;
-        } else if (route.segments[i] != path[i]) {
-            return false;
-        }
+        const Segment& segment = route.segments[i];
+        if (segment.wildcard ? path[i].empty() : segment.text != path[i]) return false;
     }
     return true;
 }
@@ -44,21 +44,22 @@ Router::Match Router::match(Method method, std::string_view path) const {
     const auto segments = split_path(path);
     Match m;
     // Two passes: routes of literal segments only first, so that "/tasks/next" never reaches
-    // the "/tasks/{task_id}" routes. The first pass that matches the path decides.
-    for (bool literal_only : {true, false}) {
+    // the "/tasks/{task_id}" routes; then the routes with wildcards. The first pass that matches
+    // the path decides.
+    for (bool literal : {true, false}) {
         bool path_served = false;
         for (const Route& route : routes_) {
-            if (!segments_match(route, segments, literal_only)) continue;
+            if (route.literal != literal || !segments_match(route, segments)) continue;
             path_served = true;
             if (route.method != method) continue;
             m.handler = &route.handler;
             for (std::size_t i = 0; i < segments.size(); ++i)
-                if (is_wildcard(route.segments[i])) m.params.push_back(segments[i]);
+                if (route.segments[i].wildcard) m.params.push_back(segments[i]);
             return m;
         }
         if (!path_served) continue;
         for (const Route& route : routes_) {
-            if (!segments_match(route, segments, literal_only)) continue;
+            if (route.literal != literal || !segments_match(route, segments)) continue;
             if (!m.allow.empty()) m.allow += ", ";
             m.allow += to_string(route.method);
         }

@@ -26,15 +26,20 @@ public:
     Match match(Method method, std::string_view path) const;
 
 private:
+    struct Segment {
+        std::string text;
+        bool wildcard;  // "{...}": any non-empty segment
+    };
     struct Route {
         Method method;
-        std::vector<std::string> segments;  // "{...}" is a wildcard
+        std::vector<Segment> segments;
+        bool literal;  // no wildcard segment
         Handler handler;
     };
     // A path's segments; paths of up to eight need no allocation.
     using Segments = boost::container::small_vector<std::string_view, 8>;
     static Segments split_path(std::string_view path);
-    static bool segments_match(const Route& route, const Segments& path, bool literal_only);
+    static bool segments_match(const Route& route, const Segments& path);
 
     std::vector<Route> routes_;
 };
