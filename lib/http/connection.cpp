@@ -24,6 +24,7 @@
 #include <cassert>
 #include <cerrno>
 #include <sys/socket.h>
+#include <utility>
 
 namespace taskd::http {
 namespace net = boost::asio;
@@ -63,8 +64,18 @@ bool is_protocol_error(const error_code& ec) {
 
 // The rest of to_request(), once the target is read.
 bool finish_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
-    if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) out.authorization.assign(it->value());
-    if (auto it = msg.find("Idempotency-Key"); it != msg.end()) out.idempotency_key = std::string(it->value());
+    // One pass over the few fields a request has: finding a field Beast has no name for
+    // ("Idempotency-Key") by name walks its case-insensitive index, which cost more.
+    // The first of repeated fields counts, as find() would take it.
+    bool have_authorization = false;
+    for (const auto& f : msg) {
+        if (f.name() == bhttp::field::authorization) {
+            if (!std::exchange(have_authorization, true)) out.authorization.assign(f.value());
+        } else if (f.name() == bhttp::field::unknown && !out.idempotency_key &&
+                   beast::iequals(f.name_string(), "Idempotency-Key")) {
+            out.idempotency_key = std::string(f.value());
+        }
+    }
     out.body = std::move(msg.body());
     return true;
 }
