@@ -106,6 +106,20 @@ BOOST_AUTO_TEST_CASE(one_claim_more_than_was_queued_is_a_failure) {
     BOOST_TEST(stats.error_samples.at("claim: wrong body").find("null") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(get_reads_back_the_tasks_it_created) {
+    ServerFixture f;
+    const auto options = options_for(f, f.server.admin_token());
+    auto scenario = bench::make_scenario("get", options);
+    const auto stats = bench::run_load(*scenario, plan(4, 200));
+    BOOST_TEST(stats.ok == 200u);
+    BOOST_TEST(stats.failed == 0u);
+    BOOST_TEST(stats.errors.empty());
+    // Four tasks per session, read and never changed.
+    const auto tasks = all_tasks(f);
+    BOOST_TEST(tasks.size() == 16u);
+    for (const auto& [id, task] : tasks) BOOST_TEST(task.at("status").as_string() == "pending");
+}
+
 BOOST_AUTO_TEST_CASE(refused_requests_are_failures_not_throughput) {
     ServerFixture f;
     const auto options = options_for(f, "not-the-admin-token");
