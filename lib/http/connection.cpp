@@ -151,7 +151,7 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
     : socket_(std::move(socket)), watchdog_(socket_.get_executor()), router_(router), limits_(limits) {
     request_.client_closed = [this] { return until_client_closed(); };
-    // For write_all()'s first try, which must not block; asynchronous operations are unaffected.
+    // For send_now(), which must not block; asynchronous operations are unaffected.
     error_code ignored;
     socket_.non_blocking(true, ignored);
 }
@@ -202,8 +202,7 @@ bool Connection::send_now(Unsent& rest) {
     return true;
 }
 
-net::awaitable<bool> Connection::write_all(std::array<net::const_buffer, 2> buffers) {
-    Unsent rest(buffers);
+net::awaitable<bool> Connection::write_all(Unsent rest) {
     if (!send_now(rest)) co_return false;
     if (net::buffer_size(rest) == 0) co_return true;
     set_deadline(Clock::now() + limits_.write_timeout);  // a slow reader
@@ -341,15 +340,15 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         format_head(head_, response, keep_alive, version, false);
         // An answer nearly always fits the socket's send buffer: sent here, it needs no
         // deadline, no round through the reactor and no coroutine frame for write_all().
-        const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body)};
-        Unsent rest(buffers);
+        Unsent rest(std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(response.body)});
         if (!send_now(rest)) co_return false;
         if (net::buffer_size(rest) == 0) co_return true;
-        co_return co_await write_all(buffers);
+        co_return co_await write_all(rest);  // what the socket did not take
     }
 
     format_head(head_, response, keep_alive, version, true);
-    if (!co_await write_all({net::buffer(head_), net::const_buffer{}})) co_return false;
+    if (!co_await write_all(Unsent(std::array<net::const_buffer, 2>{net::buffer(head_), net::const_buffer{}})))
+        co_return false;
     std::string piece;
     for (bool more = true; more;) {
         piece.clear();

@@ -65,9 +65,9 @@ private:
     using Unsent = boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, 2>>;
     // Sends what the socket takes now, without waiting; false if the connection failed.
     bool send_now(Unsent& rest);
-    // Writes all of `buffers`: at once if the socket takes them, else waiting until the write
+    // Writes all of `rest`: at once if the socket takes it, else waiting until the write
     // deadline.
-    boost::asio::awaitable<bool> write_all(std::array<boost::asio::const_buffer, 2> buffers);
+    boost::asio::awaitable<bool> write_all(Unsent rest);
 
     // Feeds `parser` what buffer_ holds: no error when it has the header (header_only) or the
     // whole request, need_more when it needs more bytes, else Beast's parse error.

@@ -210,6 +210,26 @@ BOOST_AUTO_TEST_CASE(write_timeout_closes_a_connection_that_does_not_read) {
     BOOST_TEST(!cut.has_value());
 }
 
+// An answer far larger than the socket takes at once (a listing with a limit, so not chunked):
+// the server sends what fits, then the rest as the reader drains it, each byte once. ~6 MB:
+// more than the server's send buffer (at most 4 MiB by tcp_wmem) and the reader's together.
+BOOST_AUTO_TEST_CASE(a_large_answer_reaches_a_slow_reader_whole) {
+    ServerFixture f;
+    const std::string payload = R"({"content":")" + std::string(120'000, 'x') + R"("})";
+    for (int i = 0; i < 50; ++i) BOOST_TEST_REQUIRE(f.admin.post("/tasks", task_body("big", payload)).status == 201u);
+    RawConnection slow(f.server.port(), 4096);
+    slow.send(raw_request("GET", "/tasks?limit=50", f.server.admin_token()));
+    const auto r = slow.read();
+    BOOST_TEST_REQUIRE(r.result_int() == 200u);
+    BOOST_TEST(r.count(boost::beast::http::field::transfer_encoding) == 0u);
+    const auto tasks = boost::json::parse(r.body()).as_array();
+    BOOST_TEST(tasks.size() == 50u);
+    for (const auto& t : tasks) BOOST_TEST(t.at("payload").at("content").as_string().size() == 120'000u);
+    // The connection is still in step: the next answer is the next request's.
+    slow.send(kHealthz);
+    BOOST_TEST(slow.read().result_int() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(keep_alive_50_requests_on_one_connection) {
     ServerFixture f;
     // Error answers keep the connection too.
