@@ -63,7 +63,7 @@ bool is_protocol_error(const error_code& ec) {
 }
 
 // The rest of to_request(), once the target is read.
-bool finish_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
+void finish_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
     // One pass over the few fields a request has: finding a field Beast has no name for
     // ("Idempotency-Key") by name walks its case-insensitive index, which cost more.
     // The first of repeated fields counts, as find() would take it.
@@ -77,7 +77,6 @@ bool finish_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
         }
     }
     out.body = std::move(msg.body());
-    return true;
 }
 
 // Fills `out` from Beast's message; false when the target is not a valid origin-form URL.
@@ -100,18 +99,19 @@ bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
         boost::urls::grammar::find_if_not(target.data(), target.data() + target.size(), kPlainPathChars) ==
             target.data() + target.size()) {
         out.path.assign(target);
-        return finish_request(msg, out);
+        finish_request(msg, out);
+        return true;
     }
     // Origin form ("/tasks?limit=5"), or absolute form ("http://host/tasks"), which servers
     // must accept too (RFC 9112 section 3.2.2); only the path and query matter here.
-    auto url = msg.target().starts_with('/') ? boost::urls::parse_origin_form(msg.target())
-                                             : boost::urls::parse_absolute_uri(msg.target());
+    auto url = target.starts_with('/') ? boost::urls::parse_origin_form(target) : boost::urls::parse_absolute_uri(target);
     if (!url) return false;
     url->encoded_path().decode({}, boost::urls::string_token::append_to(out.path));
     // "+" is a space in a query string, as every HTML form and Python's parse_qs read it.
     for (auto param : url->params(boost::urls::encoding_opts{true, false, false}))
         out.query.emplace_back(std::string(param.key), std::string(param.value));
-    return finish_request(msg, out);
+    finish_request(msg, out);
+    return true;
 }
 
 // The status line and header of every answer: what Beast's serializer would write for a body
@@ -202,9 +202,7 @@ bool Connection::send_now(Unsent& rest) {
     return true;
 }
 
-net::awaitable<bool> Connection::write_all(Unsent rest) {
-    if (!send_now(rest)) co_return false;
-    if (net::buffer_size(rest) == 0) co_return true;
+net::awaitable<bool> Connection::send_rest(Unsent rest) {
     set_deadline(Clock::now() + limits_.write_timeout);  // a slow reader
     auto [ec, n] = co_await net::async_write(socket_, rest, kToken);
     co_return !ec;
@@ -332,23 +330,21 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         response.stream = nullptr;
     }
 
-    if (!response.stream) {
-        // The answer of nearly every request: its head formatted here, head and body sent with
-        // one gather write. Beast's serializer did the same through a field container and a
-        // buffer sequence visitor per write, a tenth of the CPU of a GET (BENCHMARKS.md).
-        if (response.status == 204) response.body.clear();
-        format_head(head_, response, keep_alive, version, false);
-        // An answer nearly always fits the socket's send buffer: sent here, it needs no
-        // deadline, no round through the reactor and no coroutine frame for write_all().
-        Unsent rest(std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(response.body)});
-        if (!send_now(rest)) co_return false;
-        if (net::buffer_size(rest) == 0) co_return true;
-        co_return co_await write_all(rest);  // what the socket did not take
-    }
+    // The answer of nearly every request: its head formatted here, head and body sent with one
+    // gather write. Beast's serializer did the same through a field container and a buffer
+    // sequence visitor per write, a tenth of the CPU of a GET (BENCHMARKS.md). A streamed
+    // answer sends its head the same way, then its chunks.
+    const bool chunked = static_cast<bool>(response.stream);
+    if (!chunked && response.status == 204) response.body.clear();
+    format_head(head_, response, keep_alive, version, chunked);
+    // An answer nearly always fits the socket's send buffer: sent here, it needs no deadline,
+    // no round through the reactor and no coroutine frame for send_rest().
+    Unsent rest(std::array<net::const_buffer, 2>{net::buffer(head_),
+                                                 chunked ? net::const_buffer{} : net::buffer(response.body)});
+    if (!send_now(rest)) co_return false;
+    if (net::buffer_size(rest) > 0 && !co_await send_rest(rest)) co_return false;
+    if (!chunked) co_return true;
 
-    format_head(head_, response, keep_alive, version, true);
-    if (!co_await write_all(Unsent(std::array<net::const_buffer, 2>{net::buffer(head_), net::const_buffer{}})))
-        co_return false;
     std::string piece;
     for (bool more = true; more;) {
         piece.clear();

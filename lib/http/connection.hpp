@@ -65,9 +65,8 @@ private:
     using Unsent = boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, 2>>;
     // Sends what the socket takes now, without waiting; false if the connection failed.
     bool send_now(Unsent& rest);
-    // Writes all of `rest`: at once if the socket takes it, else waiting until the write
-    // deadline.
-    boost::asio::awaitable<bool> write_all(Unsent rest);
+    // Writes what send_now() left, waiting for the reader until the write deadline.
+    boost::asio::awaitable<bool> send_rest(Unsent rest);
 
     // Feeds `parser` what buffer_ holds: no error when it has the header (header_only) or the
     // whole request, need_more when it needs more bytes, else Beast's parse error.
