@@ -159,7 +159,9 @@ Connection::Connection(net::ip::tcp::socket socket, const Router& router, const 
 void Connection::request_close() {
     net::post(socket_.get_executor(), [self = shared_from_this()] {
         self->closing_ = true;
-        if (!self->busy_) self->socket_.cancel();
+        // The connection may have closed its socket since: cancel() must not throw then.
+        error_code ignored;
+        if (!self->busy_) self->socket_.cancel(ignored);
     });
 }
 
