@@ -12,7 +12,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/grammar/charset.hpp>
 #include <boost/url/parse.hpp>
@@ -44,62 +43,27 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxLingerBytes = 4 << 20;
 constexpr auto kLingerTime = std::chrono::seconds{2};
 
-Method to_method(bhttp::verb v) {
-    switch (v) {
-        case bhttp::verb::get: return Method::get;
-        case bhttp::verb::head: return Method::head;
-        case bhttp::verb::post: return Method::post;
-        case bhttp::verb::put: return Method::put;
-        case bhttp::verb::patch: return Method::patch;
-        case bhttp::verb::delete_: return Method::delete_;
-        case bhttp::verb::options: return Method::options;
-        default: return Method::other;
-    }
-}
-
 bool is_protocol_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-// The rest of to_request(), once the target is read.
-void finish_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
-    // One pass over the few fields a request has: finding a field Beast has no name for
-    // ("Idempotency-Key") by name walks its case-insensitive index, which cost more.
-    // The first of repeated fields counts, as find() would take it.
-    bool have_authorization = false;
-    for (const auto& f : msg) {
-        if (f.name() == bhttp::field::authorization) {
-            if (!std::exchange(have_authorization, true)) out.authorization.assign(f.value());
-        } else if (f.name() == bhttp::field::unknown && !out.idempotency_key &&
-                   beast::iequals(f.name_string(), "Idempotency-Key")) {
-            out.idempotency_key = std::string(f.value());
-        }
-    }
-    out.body = std::move(msg.body());
-}
-
-// Fills `out` from Beast's message; false when the target is not a valid origin-form URL.
-// `out` is the connection's, reused: its strings keep their capacity from one request to the
-// next, so a request's target, path and credentials cost no allocation.
-bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
-    out.method = to_method(msg.method());
-    out.target.assign(msg.target());
+// Fills the request's path and query from its target; false when the target is not a valid
+// origin-form URL. The strings are the connection's, reused: they keep their capacity from one
+// request to the next, so a request's path costs no allocation.
+bool decode_target(Request& out) {
     out.query.clear();
-    out.authorization.clear();
-    out.idempotency_key.reset();
     out.path_params.clear();
     out.path.clear();
     // Most targets are a plain path ("/tasks/8b95b835-..."): characters a path may hold as
     // they are, no query. Such a target is its own decoded path, and parsing it with
     // Boost.URL would change nothing, at a few percent of a GET's CPU.
     static constexpr auto kPlainPathChars = boost::urls::pchars + '/';
-    const std::string_view target = msg.target();
+    const std::string_view target = out.target;
     if (target.starts_with('/') &&
         boost::urls::grammar::find_if_not(target.data(), target.data() + target.size(), kPlainPathChars) ==
             target.data() + target.size()) {
         out.path.assign(target);
-        finish_request(msg, out);
         return true;
     }
     // Origin form ("/tasks?limit=5"), or absolute form ("http://host/tasks"), which servers
@@ -110,7 +74,6 @@ bool to_request(bhttp::request<bhttp::string_body>& msg, Request& out) {
     // "+" is a space in a query string, as every HTML form and Python's parse_qs read it.
     for (auto param : url->params(boost::urls::encoding_opts{true, false, false}))
         out.query.emplace_back(std::string(param.key), std::string(param.value));
-    finish_request(msg, out);
     return true;
 }
 
@@ -218,7 +181,7 @@ net::awaitable<void> Connection::run() {
         if (buffer_.size() == 0 && co_await read_some(Clock::now() + limits_.idle_timeout)) break;
         busy_ = true;
 
-        RequestParser parser;
+        RequestParser parser(request_);
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
 
@@ -234,14 +197,13 @@ net::awaitable<void> Connection::run() {
         if (is_protocol_error(ec)) co_return co_await reply_and_close(json_error(400, "Malformed HTTP request"), 11);
         if (ec) break;
 
-        const unsigned version = parser.get().version();
+        const unsigned version = parser.version();
         // A body framed by a transfer coding other than chunked has no length we can trust;
         // guessing one lets a body be read as a second request (RFC 9112 section 6.3).
-        if (parser.get().find(bhttp::field::transfer_encoding) != parser.get().end() && !parser.chunked())
+        if (parser.has_transfer_encoding() && !parser.chunked())
             co_return co_await reply_and_close(json_error(400, "Unsupported Transfer-Encoding"), version);
         // HTTP/1.0 clients do not know 100 Continue and would take it for the answer.
-        if (auto expect = parser.get().find(bhttp::field::expect);
-            version >= 11 && expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+        if (version >= 11 && parser.expects_continue()) {
             bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
             set_deadline(Clock::now() + limits_.write_timeout);
             auto [wec, wn] = co_await bhttp::async_write(socket_, go_on, kToken);
@@ -258,10 +220,9 @@ net::awaitable<void> Connection::run() {
             if (ec) break;
         }
 
-        auto message = parser.release();
-        const bool client_keeps_alive = message.keep_alive();
+        const bool client_keeps_alive = parser.keep_alive();
         Request& request = request_;
-        if (!to_request(message, request))
+        if (!decode_target(request))
             co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
 
         set_deadline(Clock::time_point::max());  // the handler's time is its own (a long poll)

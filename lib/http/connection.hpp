@@ -21,6 +21,7 @@
 
 #include "http/limits.hpp"
 #include "http/message.hpp"
+#include "http/request_parser.hpp"
 #include "http/router.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -28,8 +29,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <array>
 #include <chrono>
@@ -51,7 +50,6 @@ public:
     boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
 private:
-    using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
     using Clock = std::chrono::steady_clock;
 
     // The pending wait must end by `deadline`, or the watchdog closes the socket;
@@ -88,7 +86,7 @@ private:
     Clock::time_point deadline_ = Clock::time_point::max();
     Clock::time_point watchdog_at_ = Clock::time_point::max();  // what watchdog_ is armed for
     boost::beast::flat_buffer buffer_;
-    Request request_;   // the request being served, reused (to_request() in connection.cpp)
+    Request request_;   // the request being served, reused (RequestParser, decode_target())
     std::string head_;  // the answer's status line and header, reused from one answer to the next
     const Router& router_;
     const Limits& limits_;

@@ -278,6 +278,37 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_answered_in_order) {
     BOOST_TEST(c.read().result_int() == 200u);
 }
 
+// The connection reuses one Request for all of its requests: nothing of one (credentials, an
+// Idempotency-Key, a body, a large body's buffer) may reach the next.
+BOOST_AUTO_TEST_CASE(nothing_of_a_request_carries_over_to_the_next_on_its_connection) {
+    ServerFixture f;
+    const std::string token = f.server.admin_token();
+    const std::string first = task_body("first");
+    RawConnection c(f.server.port());
+    c.send(raw_request("POST", "/tasks", token, first, "Idempotency-Key: k-1\r\n"));
+    auto created = c.read();
+    BOOST_TEST_REQUIRE(created.result_int() == 201u, created.body());
+    const auto first_id = boost::json::parse(created.body()).at("id").as_string();
+
+    // Same connection, no key: a new task, not the keyed one again.
+    c.send(raw_request("POST", "/tasks", token, task_body("second")));
+    auto second = c.read();
+    BOOST_TEST_REQUIRE(second.result_int() == 201u, second.body());
+    BOOST_TEST(boost::json::parse(second.body()).at("id").as_string() != first_id);
+
+    // No credentials: 401, not the previous request's admin token.
+    c.send(raw_request("GET", "/tasks/" + std::string(first_id)));
+    BOOST_TEST(c.read().result_int() == 401u);
+
+    // No body after a large one (which the connection does not keep): 422 for the missing body.
+    c.send(raw_request("POST", "/tasks", token, task_body_of_size(500'000)));
+    BOOST_TEST_REQUIRE(c.read().result_int() == 201u);
+    c.send(raw_request("POST", "/tasks", token, {}, "Content-Length: 0\r\n"));
+    auto empty = c.read();
+    BOOST_TEST(empty.result_int() == 422u, empty.body());
+    BOOST_TEST(f.admin.get("/tasks").json().as_array().size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(connection_close_is_answered_then_closed) {
     ServerFixture f;
     RawConnection c(f.server.port());
