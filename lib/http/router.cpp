@@ -28,11 +28,12 @@ void Router::add(Method method, std::string_view pattern, Handler handler) {
         route.segments.push_back({std::string(s), is_wildcard(s)});
         if (is_wildcard(s)) route.literal = false;
     }
-    routes_.push_back(std::move(route));
+    const std::size_t length = route.segments.size();
+    if (routes_by_length_.size() <= length) routes_by_length_.resize(length + 1);
+    routes_by_length_[length].push_back(std::move(route));
 }
 
 bool Router::segments_match(const Route& route, const Segments& path) {
-    if (route.segments.size() != path.size()) return false;
     for (std::size_t i = 0; i < path.size(); ++i) {
         const Segment& segment = route.segments[i];
         if (segment.wildcard ? path[i].empty() : segment.text != path[i]) return false;
@@ -43,12 +44,17 @@ bool Router::segments_match(const Route& route, const Segments& path) {
 Router::Match Router::match(Method method, std::string_view path) const {
     const auto segments = split_path(path);
     Match m;
+    if (segments.size() >= routes_by_length_.size()) {
+        m.status = 404;
+        return m;
+    }
+    const std::vector<Route>& routes = routes_by_length_[segments.size()];
     // Two passes: routes of literal segments only first, so that "/tasks/next" never reaches
     // the "/tasks/{task_id}" routes; then the routes with wildcards. The first pass that matches
     // the path decides.
     for (bool literal : {true, false}) {
         bool path_served = false;
-        for (const Route& route : routes_) {
+        for (const Route& route : routes) {
             if (route.literal != literal || !segments_match(route, segments)) continue;
             path_served = true;
             if (route.method != method) continue;
@@ -58,7 +64,7 @@ Router::Match Router::match(Method method, std::string_view path) const {
             return m;
         }
         if (!path_served) continue;
-        for (const Route& route : routes_) {
+        for (const Route& route : routes) {
             if (route.literal != literal || !segments_match(route, segments)) continue;
             if (!m.allow.empty()) m.allow += ", ";
             m.allow += to_string(route.method);

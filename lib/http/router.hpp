@@ -39,9 +39,11 @@ private:
     // A path's segments; paths of up to eight need no allocation.
     using Segments = boost::container::small_vector<std::string_view, 8>;
     static Segments split_path(std::string_view path);
+    // `path` has as many segments as `route`.
     static bool segments_match(const Route& route, const Segments& path);
 
-    std::vector<Route> routes_;
+    // Routes by their number of segments: a path is compared only with routes as long as it.
+    std::vector<std::vector<Route>> routes_by_length_;
 };
 
 }  // namespace taskd::http
