@@ -43,6 +43,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxLingerBytes = 4 << 20;
 constexpr auto kLingerTime = std::chrono::seconds{2};
 
+// An answer known before any handler runs (404, 405), as the awaitable dispatch() returns.
+net::awaitable<Response> answered(Response r) { co_return r; }
+
 bool is_protocol_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
@@ -226,7 +229,15 @@ net::awaitable<void> Connection::run() {
             co_return co_await reply_and_close(json_error(400, "Invalid request target"), version);
 
         set_deadline(Clock::time_point::max());  // the handler's time is its own (a long poll)
-        Response response = co_await dispatch(request);
+        Response response;
+        try {
+            response = co_await dispatch(request);
+        } catch (const std::exception& e) {
+            // A handler that throws is a bug; the server goes on serving.
+            util::log_error(std::string("unhandled exception in ") + std::string(to_string(request.method)) + " " +
+                            request.target + ": " + e.what());
+            response = json_error(500, "Internal Server Error");
+        }
         const bool keep_alive = client_keeps_alive && !closing_;
         if (!co_await write(response, keep_alive, version) || !keep_alive) break;
         busy_ = false;
@@ -265,24 +276,16 @@ net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool hea
     }
 }
 
+// Not a coroutine: the handler's own coroutine is awaited by run(), one frame fewer per request.
 net::awaitable<Response> Connection::dispatch(Request& request) {
     Router::Match match = router_.match(request.method, request.path);
     if (!match.handler) {
-        if (match.status == 405) {
-            Response r = json_error(405, "Method Not Allowed");
-            r.headers.emplace_back("Allow", std::move(match.allow));
-            co_return r;
-        }
-        co_return json_error(404, "Not Found");
+        Response r = match.status == 405 ? json_error(405, "Method Not Allowed") : json_error(404, "Not Found");
+        if (match.status == 405) r.headers.emplace_back("Allow", std::move(match.allow));
+        return answered(std::move(r));
     }
     request.path_params = std::move(match.params);
-    try {
-        co_return co_await (*match.handler)(request);
-    } catch (const std::exception& e) {
-        util::log_error(std::string("unhandled exception in ") + std::string(to_string(request.method)) + " " +
-                        request.target + ": " + e.what());
-    }
-    co_return json_error(500, "Internal Server Error");
+    return (*match.handler)(request);
 }
 
 net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsigned version) {

@@ -75,6 +75,7 @@ private:
     // before a byte, partial_message after some.
     boost::asio::awaitable<boost::system::error_code> read_into(RequestParser& parser, bool header_only,
                                                                 Clock::time_point deadline);
+    // The answer the route's handler will give (404 or 405 when none serves the request).
     boost::asio::awaitable<Response> dispatch(Request& request);
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
