@@ -7,6 +7,7 @@
 
 namespace taskd::api {
 namespace json = boost::json;
+using namespace std::literals;
 using model::FieldError;
 using model::FieldErrors;
 using model::Loc;
@@ -16,12 +17,12 @@ namespace {
 void append_uint(std::string& out, std::uint64_t n) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, end);
+    out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
 void append_optional_uuid(std::string& out, const std::optional<model::Uuid>& id) {
     if (!id) {
-        out += "null";
+        out += "null"sv;
         return;
     }
     out += '"';
@@ -37,7 +38,7 @@ void append_time(std::string& out, model::Timestamp t) {
 
 void append_optional_time(std::string& out, const std::optional<model::Timestamp>& t) {
     if (t) append_time(out, *t);
-    else out += "null";
+    else out += "null"sv;
 }
 
 FieldError missing(Loc loc) { return {std::move(loc), "field required", "value_error.missing"}; }
@@ -104,31 +105,31 @@ FieldError invalid_status(Loc loc) {
 }
 
 void append_task(std::string& out, const model::Task& t) {
-    out += "{\"id\":\"";
+    out += "{\"id\":\""sv;
     model::append_uuid(out, t.id);
-    out += "\",\"tenant_id\":\"";
+    out += "\",\"tenant_id\":\""sv;
     model::append_uuid(out, t.tenant_id);
-    out += "\",\"agent_id\":";
+    out += "\",\"agent_id\":"sv;
     append_optional_uuid(out, t.agent_id);
-    out += ",\"type\":";
+    out += ",\"type\":"sv;
     util::append_json_string(out, t.type);
-    out += ",\"payload\":";
+    out += ",\"payload\":"sv;
     out += *t.payload;
-    out += ",\"status\":\"";
+    out += ",\"status\":\""sv;
     out += to_string(t.status);
-    out += "\",\"result\":";
+    out += "\",\"result\":"sv;
     out += t.result ? std::string_view(*t.result) : std::string_view("null");
-    out += ",\"created_at\":";
+    out += ",\"created_at\":"sv;
     append_time(out, t.created_at);
-    out += ",\"updated_at\":";
+    out += ",\"updated_at\":"sv;
     append_time(out, t.updated_at);
-    out += ",\"attempts\":";
+    out += ",\"attempts\":"sv;
     append_uint(out, t.attempts);
-    out += ",\"lease_expires_at\":";
+    out += ",\"lease_expires_at\":"sv;
     append_optional_time(out, t.lease_expires_at);
-    out += ",\"max_attempts\":";
+    out += ",\"max_attempts\":"sv;
     append_uint(out, t.max_attempts);
-    out += ",\"lease_seconds\":";
+    out += ",\"lease_seconds\":"sv;
     append_uint(out, t.lease_seconds);
     out += '}';
 }
@@ -141,18 +142,18 @@ std::string task_json(const model::Task& task) {
 }
 
 void append_agent(std::string& out, const model::Agent& a, std::optional<std::string_view> token) {
-    out += "{\"id\":\"";
+    out += "{\"id\":\""sv;
     model::append_uuid(out, a.id);
-    out += "\",\"name\":";
+    out += "\",\"name\":"sv;
     util::append_json_string(out, a.name);
-    out += ",\"tenant_id\":";
+    out += ",\"tenant_id\":"sv;
     append_optional_uuid(out, a.tenant_id);
-    out += ",\"created_at\":";
+    out += ",\"created_at\":"sv;
     append_time(out, a.created_at);
-    out += ",\"last_seen_at\":";
+    out += ",\"last_seen_at\":"sv;
     append_optional_time(out, a.last_seen_at);
     if (token) {
-        out += ",\"token\":";
+        out += ",\"token\":"sv;
         util::append_json_string(out, *token);
     }
     out += '}';

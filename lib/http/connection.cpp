@@ -30,6 +30,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
+using namespace std::literals;
 
 namespace {
 
@@ -84,32 +85,32 @@ bool decode_target(Request& out) {
 // of r.body.size() bytes (prepare_payload(), keep_alive()), or for a chunked one (chunked()).
 void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked) {
     out.clear();
-    out += version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+    out += version >= 11 ? "HTTP/1.1 "sv : "HTTP/1.0 "sv;
     out += std::to_string(r.status);
     out += ' ';
     out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
-    out += "\r\nServer: taskd\r\n";
-    if (r.status != 204) out += "Content-Type: application/json\r\n";
+    out += "\r\nServer: taskd\r\n"sv;
+    if (r.status != 204) out += "Content-Type: application/json\r\n"sv;
     for (const auto& [name, value] : r.headers) {
         // Values are ours (Allow, Link built with Boost.URL, Retry-After, WWW-Authenticate);
         // a line break in one would split the answer.
         assert(value.find_first_of("\r\n") == std::string::npos);
         out += name;
-        out += ": ";
+        out += ": "sv;
         out += value;
-        out += "\r\n";
+        out += "\r\n"sv;
     }
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
-    if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
-    if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+    if (version >= 11 && !keep_alive) out += "Connection: close\r\n"sv;
+    if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n"sv;
     if (chunked) {
-        out += "Transfer-Encoding: chunked\r\n";
+        out += "Transfer-Encoding: chunked\r\n"sv;
     } else if (r.status != 204) {
-        out += "Content-Length: ";
+        out += "Content-Length: "sv;
         out += std::to_string(r.body.size());
-        out += "\r\n";
+        out += "\r\n"sv;
     }
-    out += "\r\n";
+    out += "\r\n"sv;
 }
 
 }  // namespace
