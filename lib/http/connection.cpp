@@ -22,6 +22,7 @@
 #include <array>
 #include <cassert>
 #include <cerrno>
+#include <charconv>
 #include <sys/socket.h>
 #include <utility>
 
@@ -85,12 +86,16 @@ bool decode_target(Request& out) {
 // of r.body.size() bytes (prepare_payload(), keep_alive()), or for a chunked one (chunked()).
 void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked) {
     out.clear();
-    out += version >= 11 ? "HTTP/1.1 "sv : "HTTP/1.0 "sv;
-    out += std::to_string(r.status);
-    out += ' ';
-    out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
-    out += "\r\nServer: taskd\r\n"sv;
-    if (r.status != 204) out += "Content-Type: application/json\r\n"sv;
+    if (version >= 11 && r.status == 200) {
+        out += "HTTP/1.1 200 OK\r\nServer: taskd\r\nContent-Type: application/json\r\n"sv;  // most answers
+    } else {
+        out += version >= 11 ? "HTTP/1.1 "sv : "HTTP/1.0 "sv;
+        out += std::to_string(r.status);
+        out += ' ';
+        out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+        out += "\r\nServer: taskd\r\n"sv;
+        if (r.status != 204) out += "Content-Type: application/json\r\n"sv;
+    }
     for (const auto& [name, value] : r.headers) {
         // Values are ours (Allow, Link built with Boost.URL, Retry-After, WWW-Authenticate);
         // a line break in one would split the answer.
@@ -106,9 +111,12 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
     if (chunked) {
         out += "Transfer-Encoding: chunked\r\n"sv;
     } else if (r.status != 204) {
+        char length[24];
+        const auto end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
         out += "Content-Length: "sv;
-        out += std::to_string(r.body.size());
-        out += "\r\n"sv;
+        out.append(length, static_cast<std::size_t>(end - length));
+        out += "\r\n\r\n"sv;
+        return;
     }
     out += "\r\n"sv;
 }
