@@ -9,7 +9,7 @@ namespace {
 
 // A connection keeps its request's body buffer for the next request up to this size; a larger
 // one is freed when its request ends, so that idle connections do not each hold a megabyte.
-constexpr std::size_t kKeptBodyCapacity = 64 * 1024;
+constexpr std::size_t kKeptBodyCapacity = 16 * 1024;
 
 Method to_method(bhttp::verb v) {
     switch (v) {
