@@ -288,11 +288,12 @@ net::awaitable<error_code> Connection::read_into(RequestParser& parser, bool hea
 // Not a coroutine: the handler's own coroutine is awaited by run(), one frame fewer per request.
 net::awaitable<Response> Connection::dispatch(Request& request) {
     Router::Match match = router_.match(request.method, request.path);
-    if (!match.handler) {
-        Response r = match.status == 405 ? json_error(405, "Method Not Allowed") : json_error(404, "Not Found");
-        if (match.status == 405) r.headers.emplace_back("Allow", std::move(match.allow));
+    if (match.status == 405) {
+        Response r = json_error(405, "Method Not Allowed");
+        r.headers.emplace_back("Allow", std::move(match.allow));
         return answered(std::move(r));
     }
+    if (!match.handler) return answered(json_error(404, "Not Found"));
     request.path_params = std::move(match.params);
     return (*match.handler)(request);
 }

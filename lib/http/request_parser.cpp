@@ -2,6 +2,9 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <string>
+#include <utility>
+
 namespace taskd::http {
 namespace bhttp = boost::beast::http;
 
