@@ -36,6 +36,13 @@ bench::LoadPlan plan(std::size_t connections, std::uint64_t operations) {
     return p;
 }
 
+// Scenario `name` run with `options` until `operations` are done over `connections`.
+bench::RunStats run(const std::string& name, const bench::ScenarioOptions& options, std::size_t connections,
+                    std::uint64_t operations) {
+    auto scenario = bench::make_scenario(name, options);
+    return bench::run_load(*scenario, plan(connections, operations));
+}
+
 // Every task the server holds, by id (GET /tasks without a limit lists them all).
 std::map<std::string, boost::json::object> all_tasks(ServerFixture& f) {
     const auto r = f.admin.get("/tasks");
@@ -57,8 +64,7 @@ BOOST_AUTO_TEST_SUITE(bench_scenarios)
 BOOST_AUTO_TEST_CASE(lifecycle_completes_every_task_it_counts_exactly_once) {
     ServerFixture f;
     const auto options = options_for(f, f.server.admin_token());
-    auto scenario = bench::make_scenario("lifecycle", options);
-    const auto stats = bench::run_load(*scenario, plan(8, 400));
+    const auto stats = run("lifecycle", options, 8, 400);
 
     BOOST_TEST(stats.failed == 0u);
     BOOST_TEST(stats.ok == 400u);
@@ -83,8 +89,7 @@ BOOST_AUTO_TEST_CASE(claim_hands_out_every_queued_task_once) {
     ServerFixture f;
     auto options = options_for(f, f.server.admin_token());
     options.prefill = 300;
-    auto scenario = bench::make_scenario("claim", options);
-    const auto stats = bench::run_load(*scenario, plan(16, 300));
+    const auto stats = run("claim", options, 16, 300);
 
     BOOST_TEST(stats.failed == 0u);
     BOOST_TEST(stats.ok == 300u);
@@ -98,8 +103,7 @@ BOOST_AUTO_TEST_CASE(one_claim_more_than_was_queued_is_a_failure) {
     ServerFixture f;
     auto options = options_for(f, f.server.admin_token());
     options.prefill = 20;
-    auto scenario = bench::make_scenario("claim", options);
-    const auto stats = bench::run_load(*scenario, plan(1, 21));
+    const auto stats = run("claim", options, 1, 21);
     BOOST_TEST(stats.ok == 20u);
     BOOST_TEST(stats.failed == 1u);
     BOOST_TEST(stats.errors.at("claim: wrong body") == 1u);
@@ -109,8 +113,7 @@ BOOST_AUTO_TEST_CASE(one_claim_more_than_was_queued_is_a_failure) {
 BOOST_AUTO_TEST_CASE(get_reads_back_the_tasks_it_created) {
     ServerFixture f;
     const auto options = options_for(f, f.server.admin_token());
-    auto scenario = bench::make_scenario("get", options);
-    const auto stats = bench::run_load(*scenario, plan(4, 200));
+    const auto stats = run("get", options, 4, 200);
     BOOST_TEST(stats.ok == 200u);
     BOOST_TEST(stats.failed == 0u);
     BOOST_TEST(stats.errors.empty());
@@ -123,8 +126,7 @@ BOOST_AUTO_TEST_CASE(get_reads_back_the_tasks_it_created) {
 BOOST_AUTO_TEST_CASE(refused_requests_are_failures_not_throughput) {
     ServerFixture f;
     const auto options = options_for(f, "not-the-admin-token");
-    auto scenario = bench::make_scenario("create", options);
-    const auto stats = bench::run_load(*scenario, plan(4, 50));
+    const auto stats = run("create", options, 4, 50);
     BOOST_TEST(stats.ok == 0u);
     BOOST_TEST(stats.failed == 50u);
     BOOST_TEST(stats.errors.at("create: HTTP 401") == 50u);
@@ -136,8 +138,7 @@ BOOST_AUTO_TEST_CASE(refused_requests_are_failures_not_throughput) {
 BOOST_AUTO_TEST_CASE(setup_that_the_server_refuses_stops_the_run) {
     ServerFixture f;
     const auto options = options_for(f, "not-the-admin-token");
-    auto scenario = bench::make_scenario("lifecycle", options);  // cannot register its agents
-    BOOST_CHECK_THROW(bench::run_load(*scenario, plan(2, 10)), std::runtime_error);
+    BOOST_CHECK_THROW(run("lifecycle", options, 2, 10), std::runtime_error);  // cannot register its agents
 }
 
 BOOST_AUTO_TEST_CASE(longpoll_claims_and_completes_every_task_produced) {
@@ -145,8 +146,7 @@ BOOST_AUTO_TEST_CASE(longpoll_claims_and_completes_every_task_produced) {
     auto options = options_for(f, f.server.admin_token());
     options.wait_seconds = 1;
     options.producers = 2;
-    auto scenario = bench::make_scenario("longpoll", options);
-    const auto stats = bench::run_load(*scenario, plan(4, 200));
+    const auto stats = run("longpoll", options, 4, 200);
 
     BOOST_TEST(stats.failed == 0u);
     BOOST_TEST(stats.ok == 200u);  // an operation is a task claimed and completed
