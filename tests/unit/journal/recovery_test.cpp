@@ -11,6 +11,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <tuple>
@@ -169,10 +170,16 @@ BOOST_AUTO_TEST_CASE(last_segment_cut_at_every_byte_keeps_exactly_the_complete_r
             while (complete + 1 < starts.size() && starts[complete + 1] <= size) ++complete;
             const std::size_t good = starts[complete];
             if (!expect_prefix(o, 6 + complete)) continue;
-            BOOST_TEST(storage.get(name).size() == good);
+            // A cut record whose bytes so far are all zero (its CRC's first byte may be) cannot
+            // be told from the segment's unused reservation: it is left in place and nothing is
+            // cut. Nothing is lost either way; the writer starts a new segment after recovery.
+            const bool zeros_only = std::all_of(full.begin() + static_cast<std::ptrdiff_t>(good),
+                                                full.begin() + static_cast<std::ptrdiff_t>(size),
+                                                [](char c) { return c == '\0'; });
+            BOOST_TEST(storage.get(name).size() == (zeros_only ? size : good));
             BOOST_TEST((storage.get(segment_name(1)) == base.get(segment_name(1))));
-            BOOST_TEST(o.report().cuts.size() == (size == good ? 0u : 1u));
-            if (size != good)
+            BOOST_TEST(o.report().cuts.size() == (zeros_only ? 0u : 1u));
+            if (!zeros_only)
                 BOOST_TEST(
                     contains(o.cuts(), "torn tail: " + at(name, good) + ", " + std::to_string(size - good) + " bytes"),
                     o.cuts());
