@@ -123,6 +123,33 @@ BOOST_AUTO_TEST_CASE(get_reads_back_the_tasks_it_created) {
     for (const auto& [id, task] : tasks) BOOST_TEST(task.at("status").as_string() == "pending");
 }
 
+// `get` checks each task's first answer in full and then expects the same bytes: a task that
+// changes during the run must show up as wrong bodies, not as throughput.
+BOOST_AUTO_TEST_CASE(get_counts_an_answer_that_changed_as_a_wrong_body) {
+    ServerFixture f;
+    const auto options = options_for(f, f.server.admin_token());
+    auto scenario = bench::make_scenario("get", options);
+    bench::LoadPlan p = plan(1, 0);
+    p.operations.reset();
+    p.duration = std::chrono::seconds{3};
+    bool cancelled = false;
+    // The first progress report comes a second into the load; the session goes on for two more.
+    p.on_progress = [&](const bench::Progress&) {
+        if (cancelled) return;
+        cancelled = true;
+        const auto tasks = all_tasks(f);
+        BOOST_TEST_REQUIRE(tasks.size() == 4u);
+        const auto r = f.admin.patch("/tasks/" + tasks.begin()->first, R"({"status": "failed"})");
+        BOOST_TEST_REQUIRE(r.status == 200u);
+    };
+    const auto stats = bench::run_load(*scenario, p);
+    BOOST_TEST_REQUIRE(cancelled);
+    BOOST_TEST(stats.ok > 0u);
+    BOOST_TEST(stats.failed > 0u);
+    BOOST_TEST(stats.errors.at("get: wrong body") == stats.failed);
+    BOOST_TEST(stats.error_samples.at("get: wrong body").find("another answer") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(refused_requests_are_failures_not_throughput) {
     ServerFixture f;
     const auto options = options_for(f, "not-the-admin-token");
