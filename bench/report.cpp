@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <istream>
@@ -205,24 +206,45 @@ bool write_table(std::istream& in, const std::vector<RatioSpec>& ratios, std::os
     bool all_found = true;
     if (!ratios.empty()) out << "\n";
     for (const auto& spec : ratios) {
-        auto find = [&](const std::string& scenario, const std::string& system) -> const json::object* {
+        // Every run of SCENARIO@SYSTEM, in input order: a ratio of two systems measured in
+        // alternating rounds pairs round k with round k.
+        auto throughputs = [&](const std::string& scenario, const std::string& system) {
+            std::vector<double> found;
             for (const auto& r : runs)
-                if (text_of(r, "scenario") == scenario && text_of(r, "system") == system) return &r;
-            return nullptr;
+                if (text_of(r, "scenario") == scenario && text_of(r, "system") == system)
+                    found.push_back(number(r.if_contains("ops_per_s")));
+            return found;
         };
-        const auto* num = find(spec.num_scenario, spec.num_system);
-        const auto* den = find(spec.den_scenario, spec.den_system);
-        const double n = num ? number(num->if_contains("ops_per_s")) : 0;
-        const double d = den ? number(den->if_contains("ops_per_s")) : 0;
-        if (!num || !den || d <= 0) {
-            out << spec.name << ": not measured (" << (num ? "" : spec.num_scenario + "@" + spec.num_system + " missing ")
-                << (den && d > 0 ? "" : spec.den_scenario + "@" + spec.den_system + " missing or 0") << ")\n";
+        const auto num = throughputs(spec.num_scenario, spec.num_system);
+        const auto den = throughputs(spec.den_scenario, spec.den_system);
+        const bool den_ok = !den.empty() && std::all_of(den.begin(), den.end(), [](double d) { return d > 0; });
+        if (num.empty() || !den_ok) {
+            out << spec.name << ": not measured ("
+                << (num.empty() ? spec.num_scenario + "@" + spec.num_system + " missing " : "")
+                << (den_ok ? "" : spec.den_scenario + "@" + spec.den_system + " missing or 0") << ")\n";
             all_found = false;
             continue;
         }
-        const double r = n / d;
-        out << spec.name << ": " << ratio_text(r) << "× (" << with_thousands(n) << " / " << with_thousands(d)
-            << " ops/s)";
+        if (num.size() != den.size()) {
+            out << spec.name << ": not measured (" << num.size() << " runs of " << spec.num_scenario << "@"
+                << spec.num_system << " against " << den.size() << " of " << spec.den_scenario << "@"
+                << spec.den_system << ": rounds must pair up)\n";
+            all_found = false;
+            continue;
+        }
+        // The median round, by its ratio (the lower middle one of an even count).
+        std::vector<std::size_t> order(num.size());
+        for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return num[a] / den[a] < num[b] / den[b]; });
+        const std::size_t mid = order[(order.size() - 1) / 2];
+        const double r = num[mid] / den[mid];
+        out << spec.name << ": " << ratio_text(r) << "× (" << with_thousands(num[mid]) << " / "
+            << with_thousands(den[mid]) << " ops/s";
+        if (num.size() > 1) {
+            out << ", the median of " << num.size() << " rounds:";
+            for (std::size_t k = 0; k < num.size(); ++k) out << " " << ratio_text(num[k] / den[k]);
+        }
+        out << ")";
         if (spec.target > 0)
             out << "; target ≥ " << ratio_text(spec.target) << "×: "
                 << (r >= spec.target ? "met" : "missed by " + ratio_text((1 - r / spec.target) * 100) + " %");

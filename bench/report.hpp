@@ -41,8 +41,10 @@ struct RatioSpec {
 RatioSpec parse_ratio(const std::string& spec);
 
 // Reads JSON lines (as to_json_line writes them; other lines are skipped) and writes one table,
-// a row per run in input order, then each ratio with its target. Returns false when a ratio's
-// runs are missing or have no throughput.
+// a row per run in input order, then each ratio with its target. When both sides of a ratio
+// were run several times (alternating rounds, so that both saw the same host), round k is paired
+// with round k and the median round's ratio is the one judged. Returns false when a ratio's
+// runs are missing, have no throughput or do not pair up.
 bool write_table(std::istream& json_lines, const std::vector<RatioSpec>& ratios, std::ostream& out);
 
 // 12345.6 -> "12,346".
