@@ -1,7 +1,8 @@
 // The scenarios of taskd-bench: what each sends, and what makes each answer right.
 //
 //   create     POST /tasks/ (admin)                                    201, a pending task
-//   get        GET /tasks/{id} of tasks the session created            200, that task
+//   get        GET /tasks/{id} of tasks the session created            200, that task (checked in
+//                                                                      full once, then the same bytes)
 //   list       GET /tasks/?tenant_id=T&limit=N, T holding N tasks      200, an array of N tasks
 //   claim      GET /tasks/next?agent_id=A on a pre-filled queue        200, a running task held by
 //                                                                      A, never one claimed before
