@@ -1,16 +1,23 @@
 #include "model/time.hpp"
 
+#include <array>
+#include <cstring>
 
 namespace taskd::model {
 namespace {
 
-// Writes `value` zero-padded to exactly `width` digits.
-char* put_digits(char* p, unsigned value, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    }
-    return p + width;
+// "00" to "99": two digits per copy instead of a division per digit. Every task in every answer
+// carries two or three timestamps (callgrind: about 300 instructions each a digit at a time, 160
+// this way).
+constexpr auto kPairs = [] {
+    std::array<std::array<char, 2>, 100> pairs{};
+    for (int n = 0; n < 100; ++n) pairs[n] = {static_cast<char>('0' + n / 10), static_cast<char>('0' + n % 10)};
+    return pairs;
+}();
+
+char* put2(char* p, unsigned value) {
+    std::memcpy(p, kPairs[value].data(), 2);
+    return p + 2;
 }
 
 }  // namespace
@@ -19,24 +26,29 @@ void append_rfc3339(std::string& out, Timestamp t) {
     using namespace std::chrono;
     const auto day = floor<days>(t);
     const year_month_day ymd{day};
-    const auto in_day = t - day;
-    const auto secs = duration_cast<seconds>(in_day).count();
-    const auto micros = static_cast<unsigned>((in_day - seconds{secs}).count());
+    const auto in_day = (t - day).count();  // microseconds into the day
+    const auto secs = static_cast<unsigned>(in_day / 1'000'000);
+    const auto micros = static_cast<unsigned>(in_day % 1'000'000);
+    // Years 0-9999, as RFC 3339 allows; taskd's clock never leaves them.
+    const auto year = static_cast<unsigned>(static_cast<int>(ymd.year()));
 
     char buf[27];
-    char* p = put_digits(buf, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+    char* p = put2(buf, year / 100 % 100);
+    p = put2(p, year % 100);
     *p++ = '-';
-    p = put_digits(p, static_cast<unsigned>(ymd.month()), 2);
+    p = put2(p, static_cast<unsigned>(ymd.month()));
     *p++ = '-';
-    p = put_digits(p, static_cast<unsigned>(ymd.day()), 2);
+    p = put2(p, static_cast<unsigned>(ymd.day()));
     *p++ = 'T';
-    p = put_digits(p, static_cast<unsigned>(secs / 3600), 2);
+    p = put2(p, secs / 3600);
     *p++ = ':';
-    p = put_digits(p, static_cast<unsigned>(secs / 60 % 60), 2);
+    p = put2(p, secs / 60 % 60);
     *p++ = ':';
-    p = put_digits(p, static_cast<unsigned>(secs % 60), 2);
+    p = put2(p, secs % 60);
     *p++ = '.';
-    p = put_digits(p, micros, 6);
+    p = put2(p, micros / 10000);
+    p = put2(p, micros / 100 % 100);
+    p = put2(p, micros % 100);
     *p++ = 'Z';
     out.append(buf, static_cast<std::size_t>(p - buf));
 }
