@@ -1,6 +1,7 @@
 #include "bench/scenarios.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_set>
@@ -16,6 +17,29 @@ constexpr std::size_t kGetTasksPerSession = 4;
 constexpr std::size_t kMaxPrefillConnections = 64;
 
 const TaskExpectation kPending{.status = "pending", .id = {}, .agent_id = {}};
+
+// `get` and `static` check an answer in full once, in setup, and then expect the same bytes
+// every time: a memcmp per answer instead of a JSON parse, so that a run against a fixed answer
+// measures the server and not the checker.
+
+// GET `path`, its answer checked by `check`: what the session expects from then on. Throws
+// (aborting the run) when the server answers otherwise.
+net::awaitable<std::string> checked_first_answer(ApiClient& api, const std::string& path, std::string_view token,
+                                                 const std::function<CheckError(std::string_view)>& check) {
+    if (auto failed = co_await api.call("get", "GET", path, token, {}, 200))
+        throw std::runtime_error("GET " + path + ": " + failed->key() + " " + failed->sample);
+    const std::string& body = api.response().body;
+    if (auto wrong = check(body)) throw std::runtime_error("GET " + path + ": " + *wrong + " in " + body);
+    co_return body;
+}
+
+// GET `path` once more: an operation, ok when the answer is `expected`, byte for byte.
+net::awaitable<Outcome> same_answer(ApiClient& api, const std::string& path, std::string_view token,
+                                    const std::string& expected) {
+    if (auto failed = co_await api.call("get", "GET", path, token, {}, 200)) co_return *failed;
+    if (api.response().body != expected) co_return api.wrong_body("get", "another answer than the first");
+    co_return Outcome::ok();
+}
 
 // ---- create ----------------------------------------------------------------------------------
 
@@ -57,9 +81,8 @@ private:
 
 // ---- get -------------------------------------------------------------------------------------
 
-// Each task is read and checked in full once, in setup; the run then expects the same bytes for
-// it every time (nothing changes a pending task). A memcmp instead of a JSON parse per answer,
-// as for the static ceiling, so that `get` ÷ ceiling compares the servers, not the checkers.
+// Each task's first answer is checked in full; nothing changes a pending task, so every later
+// answer must be the same bytes.
 class GetSession final : public ScheduledSession {
 public:
     GetSession(Worker& w, const Target& target) : ScheduledSession(w.executor()), api_(w.executor(), target, w.watchdog()) {}
@@ -70,22 +93,17 @@ public:
         for (std::size_t i = 0; i < kGetTasksPerSession; ++i) {
             const std::string id = co_await api_.create_task(tenant);
             paths_.push_back("/tasks/" + id);
-            if (auto failed = co_await api_.call("get", "GET", paths_.back(), api_.target().admin_token, {}, 200))
-                throw std::runtime_error("GET " + paths_.back() + ": " + failed->key() + " " + failed->sample);
-            const std::string& body = api_.response().body;
-            if (auto wrong = check_task_body(api_.reader(), body, {.status = "pending", .id = id, .agent_id = {}}))
-                throw std::runtime_error("GET " + paths_.back() + ": " + *wrong + " in " + body);
-            bodies_.push_back(body);
+            const auto is_that_task = [&](std::string_view body) {
+                return check_task_body(api_.reader(), body, {.status = "pending", .id = id, .agent_id = {}});
+            };
+            bodies_.push_back(co_await checked_first_answer(api_, paths_.back(), api_.target().admin_token, is_that_task));
         }
     }
 
 protected:
     net::awaitable<Outcome> operation() override {
         const std::size_t k = next_++ % paths_.size();
-        if (auto failed = co_await api_.call("get", "GET", paths_[k], api_.target().admin_token, {}, 200))
-            co_return *failed;
-        if (api_.response().body != bodies_[k]) co_return api_.wrong_body("get", "another answer than the first");
-        co_return Outcome::ok();
+        co_return co_await same_answer(api_, paths_[k], api_.target().admin_token, bodies_[k]);
     }
 
 private:
@@ -309,9 +327,8 @@ private:
 
 // ---- static ----------------------------------------------------------------------------------
 
-// The HTTP ceiling: a server's fixed answer. The session reads it once in setup; every answer
-// after must be the same bytes (a memcmp: checking costs the load generator almost nothing, so
-// that the ceiling measures the server and not the checker).
+// The HTTP ceiling: a server's fixed answer, a JSON object; every answer after the first must be
+// the same bytes.
 class StaticSession final : public ScheduledSession {
 public:
     StaticSession(Worker& w, const Target& target, const std::string& path)
@@ -319,18 +336,14 @@ public:
 
     net::awaitable<void> setup() override {
         co_await api_.connect();
-        if (auto failed = co_await api_.call("get", "GET", path_, {}, {}, 200))
-            throw std::runtime_error("GET " + path_ + ": " + failed->key() + " " + failed->sample);
-        if (auto wrong = check_object_body(api_.reader(), api_.response().body))
-            throw std::runtime_error("GET " + path_ + ": " + *wrong + " in " + api_.response().body);
-        expected_ = api_.response().body;
+        expected_ = co_await checked_first_answer(api_, path_, {}, [&](std::string_view body) {
+            return check_object_body(api_.reader(), body);
+        });
     }
 
 protected:
     net::awaitable<Outcome> operation() override {
-        if (auto failed = co_await api_.call("get", "GET", path_, {}, {}, 200)) co_return *failed;
-        if (api_.response().body != expected_) co_return api_.wrong_body("get", "another answer than the first");
-        co_return Outcome::ok();
+        co_return co_await same_answer(api_, path_, {}, expected_);
     }
 
 private:
