@@ -126,9 +126,6 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
     : socket_(std::move(socket)), watchdog_(socket_.get_executor()), router_(router), limits_(limits) {
     request_.client_closed = [this] { return until_client_closed(); };
-    // For send_now(), which must not block; asynchronous operations are unaffected.
-    error_code ignored;
-    socket_.non_blocking(true, ignored);
 }
 
 void Connection::request_close() {
@@ -166,7 +163,7 @@ void Connection::on_watchdog() {
 
 net::awaitable<error_code> Connection::read_some(Clock::time_point deadline) {
     set_deadline(deadline);
-    auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(kReadChunk), kToken);
+    auto [ec, n] = co_await socket_.async_read_next(buffer_.prepare(kReadChunk), kToken);
     if (!ec) buffer_.commit(n);
     co_return ec;
 }

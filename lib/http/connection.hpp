@@ -23,6 +23,7 @@
 #include "http/message.hpp"
 #include "http/request_parser.hpp"
 #include "http/router.hpp"
+#include "http/socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -82,7 +83,7 @@ private:
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
 
-    boost::asio::ip::tcp::socket socket_;
+    Socket socket_;
     boost::asio::steady_timer watchdog_;
     Clock::time_point deadline_ = Clock::time_point::max();
     Clock::time_point watchdog_at_ = Clock::time_point::max();  // what watchdog_ is armed for
