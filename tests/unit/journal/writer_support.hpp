@@ -17,6 +17,8 @@
 #include <condition_variable>
 #include <map>
 
+#include <sched.h>
+
 namespace taskd::test {
 
 // Forwards to another Storage; counts the appends and syncs of segment files, fails the Nth of
@@ -31,6 +33,7 @@ public:
     int fail_sync = 0;
     std::atomic<int> appends{0}, syncs{0};
     std::atomic<int> closed_unsynced{0};
+    std::atomic<int> last_sync_policy{-1};  // sched_getscheduler() of the thread that synced last
 
     void arm_gate() {
         std::lock_guard lock(mutex_);
@@ -81,6 +84,7 @@ private:
             return inner_->append(data);
         }
         journal::IoResult<> sync() override {
+            owner_.last_sync_policy = sched_getscheduler(0);
             owner_.hold_if_armed();
             if (++owner_.syncs == owner_.fail_sync) return eio();
             dirty_ = false;

@@ -1,6 +1,7 @@
 // journal/writer: group commit (records that queue during a sync share the next one, checked
 // with a gate inside the sync rather than with timing), racing appends from several threads,
-// segment rotation by rotate_at() and by size, and what each fsync mode syncs.
+// segment rotation by rotate_at() and by size, what each fsync mode syncs, and the writer
+// thread's scheduling policy.
 #include "journal/writer.hpp"
 #include "temp_dir.hpp"
 #include "writer_support.hpp"
@@ -58,6 +59,26 @@ BOOST_AUTO_TEST_CASE(records_that_arrive_during_a_sync_share_the_next_one) {
         const std::int64_t i = model::to_micros(seen.at);
         BOOST_TEST(i == last_of_thread[seen.id.data[0]] + 1);  // each thread's records in its order
         last_of_thread[seen.id.data[0]] = i;
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_writer_thread_is_sched_batch_unless_every_change_is_synced) {
+    // The sync at close() runs on the writer thread; open() syncs the segment header on the
+    // calling thread, under the test's own policy.
+    const std::pair<FsyncMode, int> cases[] = {
+        {FsyncMode::never, SCHED_BATCH}, {FsyncMode::interval, SCHED_BATCH}, {FsyncMode::always, SCHED_OTHER}};
+    for (const auto& [mode, policy] : cases) {
+        BOOST_TEST_CONTEXT("fsync mode " << static_cast<int>(mode)) {
+            test::TempDir dir;
+            auto posix = journal::make_posix_storage(dir.path());
+            TestStorage storage(*posix);
+            journal::Writer w(storage, {mode});
+            BOOST_TEST_REQUIRE(w.open(1).has_value());
+            BOOST_TEST(storage.last_sync_policy == sched_getscheduler(0));
+            BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, 1))));
+            w.close();
+            BOOST_TEST(storage.last_sync_policy == policy);
+        }
     }
 }
 
