@@ -24,15 +24,12 @@ boost::system::error_code failed_error() {
 // With --fsync never or interval the writer thread is SCHED_BATCH: the same share of the CPU
 // as any thread, but no preempting a running one when woken. Where it shares a core with a
 // serving thread (one core, or a pinned server), a writer that ran at once on the first append
-// of a burst of requests would write that one record alone, and the rest of the burst would
-// wait for the next write; run once the serving thread has answered the burst (or its time
-// slice is up), it takes all of it in one batch. One pinned core, 64 connections, `never`:
-// creates 23,200-33,700 -> 30,900-49,800/s, lifecycles 13,100-13,400 -> 17,500-17,900/s
-// (`interval`: 11,200-12,200 -> 15,800-17,100/s).
-// With `always` the same wait also delays the completion of each fdatasync, and alternating
-// runs showed no clear gain (lifecycles 8,300-10,200 vs 7,400-14,000/s, a worse p99), so there
-// it stays SCHED_OTHER. Where another core is idle the writer is woken there and nothing
-// changes. Best effort: a system that refuses it leaves the writer as it was.
+// of a burst of requests would write that one record alone and the rest of the burst would
+// wait for the next write; run once the serving thread has answered the burst, it takes all of
+// it in one batch (a third more lifecycles with `never`: BENCHMARKS.md, "The durable
+// lifecycle"). With `always` the same wait also delays each fdatasync's completion and showed
+// no clear gain, so there the writer keeps its policy. Where another core is idle the writer
+// is woken there and nothing changes. Best effort: a refusal leaves the writer as it was.
 void stop_preempting_on_wakeup() {
     sched_param param{};
     if (const int error = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param); error != 0)
