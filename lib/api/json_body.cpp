@@ -1,9 +1,11 @@
 #include "api/json_body.hpp"
 
+#include "util/json_parse.hpp"
+
 #include <boost/json/error.hpp>
-#include <boost/json/stream_parser.hpp>
 
 #include <cmath>
+#include <optional>
 
 namespace taskd::api {
 namespace json = boost::json;
@@ -43,25 +45,27 @@ model::Result<json::value> parse_json_body(std::string_view body, std::size_t ma
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
         return field_error({"body"}, "field required", "value_error.missing");
 
-    json::parse_options options;
-    options.max_depth = max_depth;
-    // The parser's own working stack on the stack: another allocation saved.
-    unsigned char scratch[1024];
-    json::stream_parser parser({}, options, scratch);
-    parser.reset(std::move(storage));  // where the value lives
-    boost::system::error_code ec;
-    const std::size_t consumed = parser.write(body.data(), body.size(), ec);
-    if (!ec) parser.finish(ec);
-    if (ec == json::error::too_deep)
-        return field_error({"body"}, "JSON nested deeper than " + std::to_string(max_depth) + " levels",
+    util::JsonParseFailure failure;
+    std::optional<json::value> value = util::parse_json(body, max_depth, std::move(storage), failure);
+    if (!value) {
+        if (failure.ec == json::error::too_deep)
+            return field_error({"body"}, "JSON nested deeper than " + std::to_string(max_depth) + " levels",
+                               "value_error.jsondecode");
+        // Rounding it to a double would store another number than the client sent.
+        if (failure.ec == boost::system::errc::value_too_large) {
+            model::Loc at{"body"};
+            at.insert(at.end(), failure.path.begin(), failure.path.end());
+            return field_error(std::move(at),
+                               "integer out of range: integers must lie between -9223372036854775808 and "
+                               "18446744073709551615 (send larger ones as strings)",
+                               "value_error.number.too_large");
+        }
+        return field_error({"body", failure.offset}, "Invalid JSON: " + failure.ec.message(),
                            "value_error.jsondecode");
-    if (ec)
-        return field_error({"body", consumed}, "Invalid JSON: " + ec.message(), "value_error.jsondecode");
-
-    json::value value = parser.release();
+    }
     model::Loc at{"body"};
-    if (find_non_finite(value, at)) return field_error(std::move(at), "numbers must be finite", "value_error.number.not_finite");
-    return value;
+    if (find_non_finite(*value, at)) return field_error(std::move(at), "numbers must be finite", "value_error.number.not_finite");
+    return std::move(*value);
 }
 
 }  // namespace taskd::api

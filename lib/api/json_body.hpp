@@ -1,6 +1,7 @@
 // Reading a request body as JSON, under the rules that hold for every body (API.md, "Errors"):
 // valid JSON and UTF-8 (Boost.JSON refuses invalid UTF-8 and lone surrogates), nesting at most
-// `max_depth`, finite numbers only. Every failure is a validation error with loc ["body", ...];
+// `max_depth`, finite numbers only, read exactly (util/json_parse: an integer beyond 64 bits is
+// refused rather than rounded). Every failure is a validation error with loc ["body", ...];
 // nothing a client sends can make the parser throw or the server answer 5xx.
 #pragma once
 

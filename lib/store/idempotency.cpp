@@ -1,8 +1,8 @@
 #include "store/idempotency.hpp"
 
+#include "util/json_parse.hpp"
 #include "util/json_text.hpp"
 
-#include <boost/json/parse.hpp>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -51,10 +51,9 @@ BodyDigest body_digest(const Uuid& tenant, std::string_view type, std::string_vi
     text += '\n';
     text += type;
     text += '\n';
-    boost::system::error_code ec;
-    const auto payload = boost::json::parse(payload_json, ec);
-    if (ec) text += payload_json;  // stored payloads always parse; keep the digest total anyway
-    else append_canonical(text, payload);
+    const auto payload = util::parse_json(payload_json);
+    if (!payload) text += payload_json;  // stored payloads always parse; keep the digest total anyway
+    else append_canonical(text, *payload);
     text += '\n' + std::to_string(max_attempts) + '\n' + std::to_string(lease_seconds);
     BodyDigest digest{};
     SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
