@@ -1,5 +1,7 @@
 #include "api/waiters.hpp"
 
+#include "util/log.hpp"
+
 #include <boost/asio/post.hpp>
 
 namespace taskd::api {
@@ -60,6 +62,9 @@ void Waiters::notify(const model::Uuid& tenant) {
         chosen->woken_for = tenant;
         --count_;
     }
+    // What tests (and an operator chasing a stuck long poll) can see of a wake-up.
+    if (util::log_enabled(util::LogLevel::debug))
+        util::log_debug("long poll woken for a task of tenant " + model::to_string(tenant));
     wake(chosen);
 }
 

@@ -162,11 +162,11 @@ BOOST_AUTO_TEST_CASE(five_hundred_waiters_on_two_threads) {
 }
 
 // One task for ten waiting agents: one answers with it, before any other answers; the other nine
-// stay waiting and answer null at their deadline. (A woken waiter that finds nothing would wait
-// again until the same deadline, so the answers alone cannot tell "wake one" from "wake all";
-// they do show that exactly one claim won and that the others were not answered early.)
+// stay waiting and answer null at their deadline. The answers alone cannot tell "wake one" from
+// "wake all" (a woken waiter that finds nothing waits again until the same deadline), so the
+// server's debug log, which has a line per wake-up, is counted: one.
 BOOST_AUTO_TEST_CASE(a_new_task_wakes_one_waiter_not_all) {
-    ServerFixture f;
+    ServerFixture f({"--log-level", "debug"});
     const std::string tenant = new_uuid();
     LongPolls polls = start_polls(f, agents_of(f, tenant, 10), 2);
     const std::string id = str(f.create_task(tenant), "id");
@@ -180,6 +180,12 @@ BOOST_AUTO_TEST_CASE(a_new_task_wakes_one_waiter_not_all) {
         if (static_cast<int>(i) != first) nulls += polls[i]->answer().is_null();
     BOOST_TEST(nulls == 9u);
     BOOST_TEST(str(f.admin.get("/tasks/" + id).json(), "agent_id") == polls[static_cast<std::size_t>(first)]->agent.id);
+    // Stopped, the server has written its whole log, and the test has read it.
+    BOOST_TEST_REQUIRE(f.server.stop() == 0);
+    const std::string log = f.server.log();
+    std::size_t wake_ups = 0;
+    for (auto at = log.find("long poll woken"); at != std::string::npos; at = log.find("long poll woken", at + 1)) ++wake_ups;
+    BOOST_TEST(wake_ups == 1u);
 }
 
 // Twenty waiters; ten hang up. Once the server has dropped those ten connections (observed as
