@@ -23,7 +23,6 @@
 #include "http/message.hpp"
 #include "http/request_parser.hpp"
 #include "http/router.hpp"
-#include "http/socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -83,7 +82,7 @@ private:
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
 
-    Socket socket_;
+    boost::asio::ip::tcp::socket socket_;  // non-blocking: send_now() must not wait
     boost::asio::steady_timer watchdog_;
     Clock::time_point deadline_ = Clock::time_point::max();
     Clock::time_point watchdog_at_ = Clock::time_point::max();  // what watchdog_ is armed for

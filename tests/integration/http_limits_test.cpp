@@ -319,6 +319,43 @@ BOOST_AUTO_TEST_CASE(connection_close_is_answered_then_closed) {
     BOOST_TEST(c.closed_by_server());
 }
 
+// A client that shuts down its sending side after its last request gets every answer and
+// then the close at once, not after --idle-timeout. Here its end of file is queued behind that
+// request before the server reads it (a long poll holds the connection meanwhile): a server
+// that, after a read that emptied the socket, waits for the next readiness event before it
+// reads again never learns of that end of file, which raises no new event.
+BOOST_AUTO_TEST_CASE(a_half_closed_connection_is_closed_after_its_answers) {
+    ServerFixture f({"--idle-timeout", "600s"});  // far past closed_by_server()'s bound
+    const std::string tenant = new_uuid();
+    const auto agent = f.register_agent(tenant);
+    RawConnection c(f.server.port());
+    c.send(raw_request("GET", "/tasks/next?agent_id=" + agent.id + "&wait=60", agent.token));
+    // The long poll has begun once the agent has been seen (it authenticates first).
+    bool seen = false;
+    for (int i = 0; i < 20'000 && !seen; ++i)
+        seen = !f.admin.get("/agents/" + agent.id).json().at("last_seen_at").is_null();
+    BOOST_TEST_REQUIRE(seen);
+    c.send(kHealthz);
+    c.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+    f.create_task(tenant);  // answers the long poll
+    BOOST_TEST(c.read().result_int() == 200u);
+    BOOST_TEST(c.read().result_int() == 200u);
+    BOOST_TEST(c.closed_by_server());
+}
+
+// The same with a fresh connection and one request, many times: whether the end of file comes
+// with the request or after it, the connection is closed once the answer is out.
+BOOST_AUTO_TEST_CASE(a_request_then_a_half_close_is_answered_then_closed) {
+    ServerFixture f({"--idle-timeout", "600s"});
+    for (int i = 0; i < 200; ++i) {
+        RawConnection c(f.server.port());
+        c.send(kHealthz);
+        c.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+        BOOST_TEST_REQUIRE(c.read().result_int() == 200u);
+        BOOST_TEST_REQUIRE(c.closed_by_server(), "connection " << i << " was kept open");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(http_1_0_gets_the_whole_list_unchunked) {
     ServerFixture f;
     const std::string token = f.server.admin_token();
