@@ -16,7 +16,7 @@ using http::Method;
 using http::Request;
 using model::FieldErrors;
 
-model::Result<void> admin_only(ApiContext& ctx, const Request& r) {
+model::Result<void> admin_only(ApiContext& ctx, Request& r) {
     auto caller = authenticate(ctx, r);
     if (!caller) return caller.error();
     return require_admin(*caller);

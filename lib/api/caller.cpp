@@ -6,17 +6,27 @@ namespace taskd::api {
 
 model::Error unauthorized(std::string detail) { return model::make_error(model::Errc::unauthorized, std::move(detail)); }
 
-model::Result<Caller> authenticate(ApiContext& ctx, const http::Request& request) {
+model::Result<Caller> authenticate(ApiContext& ctx, http::Request& request) {
     if (request.authorization.empty()) {
         // The original service's admin side was open; --insecure-no-admin-auth keeps it so.
-        if (!ctx.config.admin_auth) return Caller{};
+        if (!ctx.config.admin_auth) {
+            request.who = "admin";
+            return Caller{};
+        }
         return unauthorized("Missing Authorization header");
     }
     const auto token = auth::parse_bearer(request.authorization);
     if (!token) return unauthorized("Invalid Authorization header");
     const auto hash = auth::hash_token(*token);
-    if (auth::same_hash(hash, ctx.admin_token_hash)) return Caller{};
-    if (auto agent = ctx.store.authenticate_agent(hash)) return Caller{std::move(agent)};
+    if (auth::same_hash(hash, ctx.admin_token_hash)) {
+        request.who = "admin";
+        return Caller{};
+    }
+    if (auto agent = ctx.store.authenticate_agent(hash)) {
+        request.who = "agent:";
+        model::append_uuid(request.who, agent->id);
+        return Caller{std::move(agent)};
+    }
     return unauthorized("Invalid token");
 }
 

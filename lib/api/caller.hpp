@@ -19,8 +19,8 @@ struct Caller {
     bool is_admin() const { return !agent.has_value(); }
 };
 
-// Authenticating as an agent marks that agent seen.
-model::Result<Caller> authenticate(ApiContext& ctx, const http::Request& request);
+// Authenticating as an agent marks that agent seen. Sets request.who for the access log.
+model::Result<Caller> authenticate(ApiContext& ctx, http::Request& request);
 
 model::Result<void> require_admin(const Caller& caller);
 model::Result<void> require_agent(const Caller& caller);

@@ -84,7 +84,8 @@ bool decode_target(Request& out) {
 
 // The status line and header of every answer: what Beast's serializer would write for a body
 // of r.body.size() bytes (prepare_payload(), keep_alive()), or for a chunked one (chunked()).
-void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked) {
+void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked,
+                 std::string_view request_id) {
     out.clear();
     if (version >= 11 && r.status == 200) {
         out += "HTTP/1.1 200 OK\r\nServer: taskd\r\nContent-Type: application/json\r\n"sv;  // most answers
@@ -105,6 +106,9 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
         out += value;
         out += "\r\n"sv;
     }
+    out += "X-Request-Id: "sv;  // checked by is_valid_request_id(), or ours
+    out += request_id;
+    out += "\r\n"sv;
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
     if (version >= 11 && !keep_alive) out += "Connection: close\r\n"sv;
     if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n"sv;
@@ -123,8 +127,12 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 
 }  // namespace
 
-Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits)
-    : socket_(std::move(socket)), watchdog_(socket_.get_executor()), router_(router), limits_(limits) {
+Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits, AccessLog& access_log)
+    : socket_(std::move(socket)),
+      watchdog_(socket_.get_executor()),
+      router_(router),
+      limits_(limits),
+      access_log_(access_log) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
     request_.client_closed = [this] { return until_client_closed(); };
@@ -200,6 +208,8 @@ net::awaitable<void> Connection::run() {
         busy_ = true;
 
         RequestParser parser(request_);
+        route_ = {};
+        const Clock::time_point started = Clock::now();
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
 
@@ -254,7 +264,9 @@ net::awaitable<void> Connection::run() {
             response = json_error(500, "Internal Server Error");
         }
         const bool keep_alive = client_keeps_alive && !closing_;
-        if (!co_await write(response, keep_alive, version) || !keep_alive) break;
+        const bool written = co_await write(response, keep_alive, version);
+        log_access(response, started);
+        if (!written || !keep_alive) break;
         busy_ = false;
     }
     co_await close_gracefully();
@@ -300,6 +312,7 @@ net::awaitable<Response> Connection::dispatch(Request& request) {
         return answered(std::move(r));
     }
     if (!match.handler) return answered(json_error(404, "Not Found"));
+    route_ = match.route;
     request.path_params = std::move(match.params);
     return (*match.handler)(request);
 }
@@ -318,7 +331,10 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
     // answer sends its head the same way, then its chunks.
     const bool chunked = static_cast<bool>(response.stream);
     if (!chunked && response.status == 204) response.body.clear();
-    format_head(head_, response, keep_alive, version, chunked);
+    // The client's id if it is one we may echo and log, else ours.
+    if (!is_valid_request_id(request_.request_id)) make_request_id(request_.request_id);
+    format_head(head_, response, keep_alive, version, chunked, request_.request_id);
+    body_bytes_ = chunked ? 0 : response.body.size();
     // An answer nearly always fits the socket's send buffer: sent here, it needs no deadline,
     // no round through the reactor and no coroutine frame for send_rest().
     Unsent rest(std::array<net::const_buffer, 2>{net::buffer(head_),
@@ -332,6 +348,7 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
         piece.clear();
         more = response.stream(piece);
         if (piece.empty()) continue;
+        body_bytes_ += piece.size();
         set_deadline(Clock::now() + limits_.write_timeout);
         if (auto [ec, n] = co_await net::async_write(socket_, bhttp::make_chunk(net::buffer(piece)), kToken); ec)
             co_return false;
@@ -341,8 +358,17 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
     co_return !ec;
 }
 
+void Connection::log_access(const Response& response, Clock::time_point started) {
+    if (!access_log_.enabled()) return;
+    access_log_.record({request_.method, route_, response.status, Clock::now() - started, body_bytes_, request_.who,
+                        request_.request_id});
+}
+
 net::awaitable<void> Connection::reply_and_close(Response response, unsigned version) {
-    if (co_await write(response, false, version)) {
+    const Clock::time_point started = Clock::now();  // the time to send the refusal
+    const bool written = co_await write(response, false, version);
+    log_access(response, started);
+    if (written) {
         error_code ignored;
         socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
         std::array<char, 8192> junk;

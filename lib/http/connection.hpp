@@ -15,10 +15,14 @@
 // tcp_stream armed and cancelled a timer around every read and write, a twentieth of a GET's
 // CPU (BENCHMARKS.md).
 //
+// Every answer carries X-Request-Id (the client's if valid, else a new one) and makes one line
+// of the access log.
+//
 // Thread-safety: request_close() may be called from any thread; everything else runs on the
 // connection's strand.
 #pragma once
 
+#include "http/access_log.hpp"
 #include "http/limits.hpp"
 #include "http/message.hpp"
 #include "http/request_parser.hpp"
@@ -40,7 +44,7 @@ namespace taskd::http {
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits);
+    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits, AccessLog& access_log);
 
     boost::asio::awaitable<void> run();
 
@@ -78,6 +82,8 @@ private:
     // The answer the route's handler will give (404 or 405 when none serves the request).
     boost::asio::awaitable<Response> dispatch(Request& request);
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
+    // The access log's line for the request just answered (or refused).
+    void log_access(const Response& response, Clock::time_point started);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
@@ -91,6 +97,9 @@ private:
     std::string head_;  // the answer's status line and header, reused from one answer to the next
     const Router& router_;
     const Limits& limits_;
+    AccessLog& access_log_;
+    std::string_view route_;     // the pattern of the route serving the current request, if any
+    std::size_t body_bytes_ = 0;  // of the current answer, streamed or not
     bool busy_ = false;     // between the first byte of a request and the end of its answer
     bool closing_ = false;  // set by request_close()
 };

@@ -22,8 +22,14 @@ constexpr auto kToken = net::as_tuple(net::use_awaitable);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
 }  // namespace
 
-Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits)
-    : ioc_(ioc), strands_(threads > 1), router_(router), limits_(limits), acceptor_(new_executor()) {}
+Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
+                   AccessLog& access_log)
+    : ioc_(ioc),
+      strands_(threads > 1),
+      router_(router),
+      limits_(limits),
+      access_log_(access_log),
+      acceptor_(new_executor()) {}
 
 net::any_io_executor Listener::new_executor() {
     if (strands_) return net::make_strand(ioc_);
@@ -60,7 +66,7 @@ net::awaitable<void> Listener::accept_loop() {
         {
             std::lock_guard lock(mutex_);
             if (!stopping_ && connections_.size() < limits_.max_connections) {
-                connection = std::make_shared<Connection>(std::move(socket), router_, limits_);
+                connection = std::make_shared<Connection>(std::move(socket), router_, limits_, access_log_);
                 connections_.insert(connection);
             }
         }

@@ -32,6 +32,8 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
     std::string authorization;
     std::optional<std::string> idempotency_key;
+    std::string request_id;  // X-Request-Id as sent if valid, else one the connection made up
+    std::string who;         // for the access log: "admin", "agent:<id>"; empty until authenticated
     std::string body;
     // Filled by the router, in pattern order: views into `path`, so valid while it is unchanged.
     PathParams path_params;

@@ -34,6 +34,8 @@ RequestParser::RequestParser(Request& out) : out_(out) {
     out_.target.clear();
     out_.authorization.clear();
     out_.idempotency_key.reset();
+    out_.request_id.clear();
+    out_.who.clear();
     out_.body.clear();
 }
 
@@ -64,9 +66,13 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
             if (!std::exchange(has_expect_, true)) expects_continue_ = boost::beast::iequals(value, "100-continue");
             break;
         case bhttp::field::unknown:
-            // Beast has no name for Idempotency-Key.
+            // Beast has no name for Idempotency-Key or X-Request-Id.
             if (!out_.idempotency_key && boost::beast::iequals(name_string, "Idempotency-Key"))
                 out_.idempotency_key.emplace(value.data(), value.size());
+            else if (!has_request_id_ && boost::beast::iequals(name_string, "X-Request-Id")) {
+                has_request_id_ = true;
+                out_.request_id.assign(value.data(), value.size());
+            }
             break;
         default:
             break;

@@ -52,6 +52,7 @@ private:
     unsigned version_ = 11;
     bool has_authorization_ = false;
     bool has_expect_ = false;
+    bool has_request_id_ = false;
     bool has_transfer_encoding_ = false;
     bool expects_continue_ = false;
 };

@@ -23,7 +23,7 @@ Router::Segments Router::split_path(std::string_view path) {
 }
 
 void Router::add(Method method, std::string_view pattern, Handler handler) {
-    Route route{method, {}, true, std::move(handler)};
+    Route route{std::string(pattern), method, {}, true, std::move(handler)};
     for (std::string_view s : split_path(pattern)) {
         route.segments.push_back({std::string(s), is_wildcard(s)});
         if (is_wildcard(s)) route.literal = false;
@@ -59,6 +59,7 @@ Router::Match Router::match(Method method, std::string_view path) const {
             path_served = true;
             if (route.method != method) continue;
             m.handler = &route.handler;
+            m.route = route.pattern;
             for (std::size_t i = 0; i < segments.size(); ++i)
                 if (route.segments[i].wildcard) m.params.push_back(segments[i]);
             return m;

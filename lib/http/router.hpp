@@ -22,6 +22,7 @@ public:
         unsigned status = 0;
         std::string allow;                 // for 405: every method the path serves, "GET, POST"
         PathParams params;                 // views into the path given to match()
+        std::string_view route;            // the matched pattern ("/tasks/{task_id}"); empty if none
     };
     Match match(Method method, std::string_view path) const;
 
@@ -31,6 +32,7 @@ private:
         bool wildcard;  // "{...}": any non-empty segment
     };
     struct Route {
+        std::string pattern;
         Method method;
         std::vector<Segment> segments;
         bool literal;  // no wildcard segment

@@ -27,6 +27,8 @@ struct Config {
     // How long in-flight requests may take to finish after SIGTERM before the process exits.
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{10}};
     util::LogLevel log_level = util::LogLevel::info;
+    util::LogFormat log_format = util::LogFormat::text;
+    bool access_log = true;  // --access-log
     journal::WriterOptions journal;
     journal::RecoverMode recover = journal::RecoverMode::strict;
     MaintenanceConfig maintenance;

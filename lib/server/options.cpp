@@ -135,7 +135,12 @@ po::options_description describe(const Config& d) {
     po::options_description logging("Logging");
     logging.add_options()
         ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
-         "debug, info, warn or error");
+         "debug, info, warn or error")
+        ("log-format", po::value<std::string>()->default_value("text")->value_name("FORMAT"),
+         "text: one line per event; json: one JSON object per line")
+        ("access-log", po::value<bool>()->default_value(d.access_log)->value_name("BOOL"),
+         "one line per request (method, route, status, duration, bytes, who, request id); "
+         "--access-log=false turns it off");
 
     po::options_description testing("Testing");
     testing.add_options()
@@ -160,6 +165,12 @@ std::chrono::milliseconds positive_duration(const po::variables_map& vm, const c
     const auto v = vm[name].as<Duration>().value;
     if (v.count() <= 0) throw po::error("the argument for option '--" + std::string(name) + "' must be positive");
     return v;
+}
+
+util::LogFormat log_format(const std::string& name) {
+    if (name == "text") return util::LogFormat::text;
+    if (name == "json") return util::LogFormat::json;
+    throw po::error("the argument ('" + name + "') for option '--log-format' is invalid: use text or json");
 }
 
 journal::FsyncMode fsync_mode(const std::string& name) {
@@ -203,6 +214,8 @@ Config to_config(const po::variables_map& vm) {
     c.http.write_timeout = positive_duration(vm, "write-timeout");
     c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
     c.log_level = log_level(vm["log-level"].as<std::string>());
+    c.log_format = log_format(vm["log-format"].as<std::string>());
+    c.access_log = vm["access-log"].as<bool>();
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
     c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());
     c.journal.fsync_interval = positive_duration(vm, "fsync-interval");

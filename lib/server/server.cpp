@@ -73,6 +73,7 @@ void raise_descriptor_limit(std::size_t max_connections) {
 
 int run(const Config& config) {
     util::set_log_level(config.log_level);
+    util::set_log_format(config.log_format);
 
     const auto endpoint = parse_listen(config.listen);
     if (!endpoint) {
@@ -123,7 +124,8 @@ int run(const Config& config) {
     const http::Router router = api::make_router(ctx);
 
     net::io_context ioc(static_cast<int>(config.threads));
-    http::Listener listener(ioc, config.threads, router, config.http);
+    http::AccessLog access_log(config.access_log);
+    http::Listener listener(ioc, config.threads, router, config.http, access_log);
     const auto bound = listener.listen(*endpoint);
     if (!bound) {
         util::log_error("cannot listen on " + config.listen + ": " + bound.error().message());

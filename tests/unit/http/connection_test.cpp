@@ -26,7 +26,7 @@ using namespace taskd;
 
 // A Listener on 127.0.0.1 with `router`, served by one thread until the fixture ends.
 struct Served {
-    explicit Served(const http::Router& router) : listener(ioc, 1, router, limits) {
+    explicit Served(const http::Router& router) : listener(ioc, 1, router, limits, access_log) {
         port = listener.listen({net::ip::make_address("127.0.0.1"), 0}).value().port();
         listener.start();
         thread = std::thread([this] { ioc.run(); });
@@ -39,6 +39,7 @@ struct Served {
         thread.join();
     }
     http::Limits limits;
+    http::AccessLog access_log{false};
     net::io_context ioc;
     http::Listener listener;
     unsigned short port = 0;

@@ -145,6 +145,22 @@ BOOST_AUTO_TEST_CASE(levels) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(log_format_and_access_log) {
+    const auto defaults = parse({});
+    BOOST_TEST_REQUIRE(defaults.run);
+    BOOST_TEST((defaults.config.log_format == taskd::util::LogFormat::text));
+    BOOST_TEST(defaults.config.access_log);
+    const auto set = parse({"--log-format", "json", "--access-log=false"});
+    BOOST_TEST_REQUIRE(set.run);
+    BOOST_TEST((set.config.log_format == taskd::util::LogFormat::json));
+    BOOST_TEST(!set.config.access_log);
+    for (const char* on : {"true", "1", "yes", "on"}) {
+        const auto p = parse({std::string("--access-log=") + on});
+        BOOST_TEST_REQUIRE(p.run, on);
+        BOOST_TEST(p.config.access_log, on);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(bad_values_exit_2_with_one_line) {
     const std::vector<std::vector<std::string>> cases{
         {"--threads", "abc"},
@@ -171,6 +187,8 @@ BOOST_AUTO_TEST_CASE(bad_values_exit_2_with_one_line) {
         {"--unknown-flag"},
         {"--log-level", "loud"},
         {"--log-level", "INFO"},
+        {"--log-format", "xml"},
+        {"--access-log", "maybe"},
         {"--listen"},
         {"--config", "/nonexistent/taskd.conf"},
     };

@@ -1,0 +1,158 @@
+#include "http/access_log.hpp"
+
+#include "util/json_text.hpp"
+#include "util/log.hpp"
+
+#include <atomic>
+#include <charconv>
+#include <random>
+#include <unistd.h>
+
+namespace taskd::http {
+namespace {
+
+// A shard's lines are written once they reach this size; the flusher writes the rest.
+constexpr std::size_t kFlushBytes = 16 * 1024;
+constexpr auto kFlushInterval = std::chrono::milliseconds{200};
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+}
+
+// Milliseconds with three decimals, without floating point: 0.123, 12.000.
+void append_millis(std::string& out, std::chrono::steady_clock::duration d) {
+    const auto micros = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    append_number(out, micros / 1000);
+    out += '.';
+    const auto frac = micros % 1000;
+    out += static_cast<char>('0' + frac / 100);
+    out += static_cast<char>('0' + frac / 10 % 10);
+    out += static_cast<char>('0' + frac % 10);
+}
+
+}  // namespace
+
+AccessLog::AccessLog(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    flusher_ = std::thread([this] {
+        std::unique_lock lock(stop_mutex_);
+        while (!stop_changed_.wait_for(lock, kFlushInterval, [this] { return stopping_; })) {
+            lock.unlock();
+            flush();
+            lock.lock();
+        }
+    });
+}
+
+AccessLog::~AccessLog() {
+    if (flusher_.joinable()) {
+        {
+            std::lock_guard lock(stop_mutex_);
+            stopping_ = true;
+        }
+        stop_changed_.notify_all();
+        flusher_.join();
+    }
+    flush();
+}
+
+AccessLog::Shard& AccessLog::my_shard() {
+    static std::atomic<std::size_t> next_thread{0};
+    thread_local const std::size_t thread_index = next_thread.fetch_add(1, std::memory_order_relaxed);
+    return shards_[thread_index % shards_.size()];
+}
+
+void AccessLog::record(const Entry& e) {
+    if (!enabled_) return;
+    const std::string_view route = e.route.empty() ? std::string_view("-") : e.route;
+    const std::string_view who = e.who.empty() ? std::string_view("-") : e.who;
+    thread_local std::string line;  // its capacity kept from one request to the next
+    line.clear();
+    util::append_log_prefix(line, util::LogLevel::info);
+    if (util::log_format() == util::LogFormat::json) {
+        line += R"("msg":"access","method":")";
+        line += to_string(e.method);
+        line += R"(","route":)";
+        util::append_json_string(line, route);
+        line += R"(,"status":)";
+        append_number(line, e.status);
+        line += R"(,"duration_ms":)";
+        append_millis(line, e.duration);
+        line += R"(,"bytes":)";
+        append_number(line, e.bytes);
+        line += R"(,"who":)";
+        util::append_json_string(line, who);
+        line += R"(,"request_id":)";
+        util::append_json_string(line, e.request_id);
+        line += "}\n";
+    } else {
+        line += "access ";
+        line += to_string(e.method);
+        line += ' ';
+        line += route;
+        line += ' ';
+        append_number(line, e.status);
+        line += ' ';
+        append_millis(line, e.duration);
+        line += "ms ";
+        append_number(line, e.bytes);
+        line += "B who=";
+        line += who;
+        line += " id=";
+        line += e.request_id;
+        line += '\n';
+    }
+    Shard& shard = my_shard();
+    std::string full;
+    {
+        std::lock_guard lock(shard.mutex);
+        shard.lines += line;
+        if (shard.lines.size() < kFlushBytes) return;
+        full.swap(shard.lines);
+    }
+    write_out(full);
+}
+
+void AccessLog::flush() {
+    for (Shard& shard : shards_) {
+        std::string lines;
+        {
+            std::lock_guard lock(shard.mutex);
+            lines.swap(shard.lines);
+        }
+        if (!lines.empty()) write_out(lines);
+    }
+}
+
+void AccessLog::write_out(std::string& lines) {
+    std::lock_guard lock(write_mutex_);
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+        if (n <= 0) return;  // stderr gone: nothing better to do with an access line
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+bool is_valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (const char c : id) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                        c == '_' || c == '~' || c == ':' || c == '+' || c == '/' || c == '=' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+void make_request_id(std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    out.clear();
+    for (int word = 0; word < 2; ++word) {
+        std::uint64_t bits = random();
+        for (int i = 0; i < 16; ++i, bits >>= 4) out += kHex[bits & 0xf];
+    }
+}
+
+}  // namespace taskd::http
