@@ -177,13 +177,19 @@ int run(const Config& config) {
         return 1;
     }
     for (const auto& cut : report->cuts) util::log_warn("recovery: " + cut);
-    if (auto opened = writer.open(report->last_sequence + 1); !opened) {
+    if (report->segments_trimmed > 0)
+        util::log_info("recovery: gave back the unused reservation of " + std::to_string(report->segments_trimmed) +
+                       " older segments (" + std::to_string(report->bytes_trimmed) + " bytes)");
+    std::optional<journal::SegmentInfo> newest;
+    if (!report->segments.empty()) newest = report->segments.back();
+    if (auto opened = writer.open(report->last_sequence + 1, newest); !opened) {
         util::log_error("cannot open the journal in " + config.data_dir.string() + ": " + opened.error().message());
         net::post(control, [&] { signals.cancel(); shut_down(); });
         join_all();
         return 1;
     }
-    Maintenance maintenance(store, writer, *storage, clock, config.maintenance, report->last_sequence);
+    Maintenance maintenance(store, writer, *storage, clock, config.maintenance,
+                            {report->snapshot_sequence, report->bytes_replayed});
     maintenance.start();
     ctx.ready.store(true, std::memory_order_release);
     const double recovery_ms =
