@@ -224,7 +224,7 @@ IoResult<> Writer::write_batch(const Batch& batch) {
     const std::string_view all = batch.bytes;
     const std::size_t split = batch.split.value_or(all.size());
     auto write_part = [&](std::string_view part) -> IoResult<> {
-        if (part.empty()) return {};
+        if (part.empty() || options_.debug_skip_write) return {};
         if (auto ok = segment_->append(as_bytes(part)); !ok) return ok;
         segment_size_ += part.size();
         unsynced_ = true;

@@ -45,6 +45,10 @@ struct WriterOptions {
     std::chrono::milliseconds fsync_interval{100};
     // Bounds how much one segment holds (and how much a torn-tail scan may read): 64 MiB.
     std::uint64_t segment_bytes = 64ull << 20;
+    // Tests only (--debug-skip-journal-write): records are dropped instead of written, yet
+    // every waiter is told its record is durable: a deliberately broken server, which proves
+    // that the crash test notices lost changes. Never for real data.
+    bool debug_skip_write = false;
 };
 
 struct WriterStats {

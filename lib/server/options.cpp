@@ -143,7 +143,10 @@ po::options_description describe(const Config& d) {
     po::options_description testing("Testing");
     testing.add_options()
         ("debug-frozen-clock", po::bool_switch(),
-         "for tests only: the server's clock stands still at its start time");
+         "for tests only: the server's clock stands still at its start time")
+        ("debug-skip-journal-write", po::bool_switch(),
+         "for tests only: changes are answered but never written to the journal, so a restart loses "
+         "them (proves the crash test can fail)");
 
     po::options_description all;
     all.add(general).add(server).add(limits).add(durability).add(tasks).add(logging).add(testing);
@@ -207,6 +210,7 @@ Config to_config(const po::variables_map& vm) {
     c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
     c.log_level = log_level(vm["log-level"].as<std::string>());
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
+    c.journal.debug_skip_write = vm["debug-skip-journal-write"].as<bool>();
     c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());
     c.journal.fsync_interval = positive_duration(vm, "fsync-interval");
     c.journal.segment_bytes = static_cast<std::uint64_t>(in_range(vm, "segment-bytes", 4096, 1ll << 40));

@@ -113,6 +113,9 @@ int run(const Config& config) {
     model::ManualClock frozen_clock(system_clock.now());
     const model::Clock& clock = config.debug_frozen_clock ? static_cast<const model::Clock&>(frozen_clock) : system_clock;
     if (config.debug_frozen_clock) util::log_warn("--debug-frozen-clock: the clock stands still (for tests only)");
+    if (config.journal.debug_skip_write)
+        util::log_warn("--debug-skip-journal-write: changes are answered but not journaled; a restart loses them "
+                       "(for tests only)");
 
     auto storage = journal::make_posix_storage(config.data_dir);
     journal::Writer writer(*storage, config.journal);
