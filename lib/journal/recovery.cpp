@@ -226,12 +226,15 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
             // The unused reservation. The writer continues the newest segment and reserves it
             // again; an older one will take no more records: give its zeros back. Truncating at
             // a record boundary changes nothing a reader sees (doc/journal_format.md).
+            // Only space is at stake: a failure is reported, not a reason to refuse the start.
             if (!last && !read_only_) {
-                if (auto trimmed = storage_.truncate(name, offset); !trimmed)
-                    return RecoveryError{"cannot truncate the unused reservation of " + name + ": " +
-                                         trimmed.error().message()};
-                ++report_.segments_trimmed;
-                report_.bytes_trimmed += data.size() - offset;
+                if (auto trimmed = storage_.truncate(name, offset); !trimmed) {
+                    report_.trim_failures.push_back("cannot truncate the unused reservation of " + at(name, offset) +
+                                                    ": " + trimmed.error().message());
+                } else {
+                    ++report_.segments_trimmed;
+                    report_.bytes_trimmed += data.size() - offset;
+                }
             }
             break;
         }

@@ -42,6 +42,7 @@ struct RecoveryReport {
     std::uint64_t bytes_replayed = 0;    // their framed size
     std::size_t segments_trimmed = 0;    // older segments whose unused reservation was truncated
     std::uint64_t bytes_trimmed = 0;
+    std::vector<std::string> trim_failures;  // one line each; the data is intact, only space is kept
     std::map<RecordType, std::uint64_t> replayed_by_type;
     std::uint64_t last_sequence = 0;  // of the recovered state
     std::vector<std::string> cuts;    // what was (or, read-only, would be) cut, one line each

@@ -60,8 +60,11 @@ IoResult<> Writer::open(std::uint64_t next_sequence, const std::optional<Segment
     if (continuable) {
         if (auto continued = continue_segment(*last); !continued) return continued;
     } else {
+        // Only space is at stake in the trim: a failure is logged, the start goes on.
         if (last && last->used_bytes >= kFileHeaderBytes && last->file_bytes > last->used_bytes) {
-            if (auto trimmed = storage_.truncate(last->name, last->used_bytes); !trimmed) return trimmed;
+            if (auto trimmed = storage_.truncate(last->name, last->used_bytes); !trimmed)
+                util::log_warn("journal: cannot truncate the unused reservation of " + last->name + ": " +
+                               trimmed.error().message());
         }
         // A segment that starts at next_sequence can only hold a header: recovery replayed every
         // record there was. Left by a start that wrote nothing (and could not continue); replace it.

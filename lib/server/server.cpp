@@ -180,6 +180,7 @@ int run(const Config& config) {
         return 1;
     }
     for (const auto& cut : report->cuts) util::log_warn("recovery: " + cut);
+    for (const auto& failure : report->trim_failures) util::log_warn("recovery: " + failure);
     if (report->segments_trimmed > 0)
         util::log_info("recovery: gave back the unused reservation of " + std::to_string(report->segments_trimmed) +
                        " older segments (" + std::to_string(report->bytes_trimmed) + " bytes)");

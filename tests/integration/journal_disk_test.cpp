@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The defaults --segment-bytes reserves and the data of these tests stays far below.
+// What the default --segment-bytes reserves; the data of these tests stays far below it.
 constexpr std::uint64_t kSegmentBytes = 64ull << 20;
 // Block rounding and a filesystem's own slack on a few small files: far below one reservation.
 constexpr std::uint64_t kSlackBytes = 1ull << 20;
@@ -135,6 +135,31 @@ BOOST_AUTO_TEST_CASE(the_segment_count_makes_a_snapshot_due) {
     std::string check;
     BOOST_TEST(ServerProcess::run_to_exit({"--check-data", data.string()}, &check) == 0, check);
     BOOST_TEST(check.find("tasks: 100 ") != std::string::npos, check);
+}
+
+// The records threshold counts from the snapshot on disk, not from this start: a server that
+// is restarted before it journals --snapshot-every-records records still snapshots.
+BOOST_AUTO_TEST_CASE(records_since_the_snapshot_count_across_starts) {
+    TempDir dir;
+    const auto data = dir.path() / "data";
+    const std::vector<std::string> args{"--snapshot-every-records", "10", "--maintenance-interval", "20ms"};
+    const std::string tenant = new_uuid();
+    ServerProcess server;
+    for (int start = 1; start <= 2; ++start) {
+        server.start(data, args);
+        HttpClient admin(server.port());
+        admin.set_token(server.admin_token());
+        for (int i = 0; i < (start == 1 ? 6 : 4); ++i)
+            BOOST_TEST_REQUIRE(admin.post("/tasks", R"({"tenant_id":")" + tenant + R"(","type":"few"})").status == 201u);
+        if (start == 1) {
+            server.kill();
+            BOOST_TEST(files_named(data, "snapshot-").empty());  // 6 records: none due yet
+        }
+    }
+    // Records 7-10 came from this start: the 10 since the last (no) snapshot make one due.
+    BOOST_TEST_REQUIRE(server.wait_for_log("snapshot at record 10 (due: 10 records)"), server.log());
+    BOOST_TEST_REQUIRE(server.stop() == 0);
+    BOOST_TEST(files_named(data, "snapshot-") == std::vector<std::string>{"snapshot-00000000000000000010.snap"});
 }
 
 // --check-data shows, per segment and in total, the bytes the records use against the bytes
