@@ -48,7 +48,8 @@ Writer::Writer(Storage& storage, WriterOptions options) : storage_(storage), opt
 
 Writer::~Writer() { close(); }
 
-IoResult<> Writer::open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last) {
+IoResult<> Writer::open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last,
+                        std::uint64_t snapshot_sequence) {
     {
         std::lock_guard lock(mutex_);
         last_assigned_ = durable_ = next_sequence - 1;
@@ -56,7 +57,7 @@ IoResult<> Writer::open(std::uint64_t next_sequence, const std::optional<Segment
     // A segment whose records stop short of next_sequence - 1 (a snapshot holds records its
     // journal lost: `never` and a power cut) cannot take record next_sequence without a gap.
     const bool continuable = last && last->used_bytes >= kFileHeaderBytes && last->next_sequence == next_sequence &&
-                             last->used_bytes < options_.segment_bytes;
+                             last->used_bytes < options_.segment_bytes && last->first_sequence > snapshot_sequence;
     if (continuable) {
         if (auto continued = continue_segment(*last); !continued) return continued;
     } else {

@@ -79,9 +79,12 @@ public:
     Writer& operator=(const Writer&) = delete;
 
     // Starts the writer thread, appending record `next_sequence` on to `last` (the newest
-    // segment, as recovery left it) when that segment ends with record next_sequence - 1 and is
-    // below segment_bytes; otherwise trims `last`'s unused reservation and starts a new segment.
-    IoResult<> open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last = std::nullopt);
+    // segment, as recovery left it) when that segment ends with record next_sequence - 1, is
+    // below segment_bytes and starts after `snapshot_sequence` (the newest snapshot's: a segment
+    // it covers is left whole, for recovery to skip and the next snapshot to delete); otherwise
+    // trims `last`'s unused reservation and starts a new segment.
+    IoResult<> open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last = std::nullopt,
+                    std::uint64_t snapshot_sequence = 0);
     // Writes and syncs everything pending, gives back the segment's unused reservation, then
     // stops the thread. Idempotent.
     void close();

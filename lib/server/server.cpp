@@ -186,7 +186,7 @@ int run(const Config& config) {
                        " older segments (" + std::to_string(report->bytes_trimmed) + " bytes)");
     std::optional<journal::SegmentInfo> newest;
     if (!report->segments.empty()) newest = report->segments.back();
-    if (auto opened = writer.open(report->last_sequence + 1, newest); !opened) {
+    if (auto opened = writer.open(report->last_sequence + 1, newest, report->snapshot_sequence); !opened) {
         util::log_error("cannot open the journal in " + config.data_dir.string() + ": " + opened.error().message());
         net::post(control, [&] { signals.cancel(); shut_down(); });
         join_all();
