@@ -194,7 +194,8 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
     auto contents = storage_.read(name);
     if (!contents) return RecoveryError{"cannot read " + name + ": " + contents.error().message()};
     const auto data = contents->bytes();
-    report_.segments.push_back(name);
+    report_.segments.push_back({name, 0, 0, data.size(), 0});
+    SegmentInfo& info = report_.segments.back();
 
     FileHeader header;
     const auto parsed = parse_file_header(data, kSegmentMagic, header);
@@ -204,6 +205,7 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
         const bool torn = last && (parsed == ParseResult::truncated || only_zeros(data));
         return damage(name, 0, data.size(), torn, "damaged segment header");
     }
+    info.first_sequence = header.first_sequence;
     if (header.first_sequence > expected_ || (!first_read && header.first_sequence != expected_))
         return damage(name, 0, data.size(), false,
                       "sequence gap: expected record " + std::to_string(expected_) + ", the segment starts at " +
@@ -211,10 +213,31 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
 
     std::uint64_t next = header.first_sequence;
     std::size_t offset = kFileHeaderBytes;
+    // Where the segment's data ends, whether at the file's end, at an unused reservation or at
+    // a cut (damage() cuts there, or would).
+    auto ends_at = [&](std::size_t end) {
+        info.used_bytes = end;
+        info.next_sequence = next;
+    };
     while (offset < data.size()) {
         RecordView r;
         const auto result = parse_record(data.subspan(offset), r);
-        if (result != ParseResult::ok && only_zeros(data.subspan(offset))) break;  // the unused reservation
+        if (result != ParseResult::ok && only_zeros(data.subspan(offset))) {
+            // The unused reservation. The writer continues the newest segment and reserves it
+            // again; an older one will take no more records: give its zeros back. Truncating at
+            // a record boundary changes nothing a reader sees (doc/journal_format.md).
+            // Only space is at stake: a failure is reported, not a reason to refuse the start.
+            if (!last && !read_only_) {
+                if (auto trimmed = storage_.truncate(name, offset); !trimmed) {
+                    report_.trim_failures.push_back("cannot truncate the unused reservation of " + at(name, offset) +
+                                                    ": " + trimmed.error().message());
+                } else {
+                    ++report_.segments_trimmed;
+                    report_.bytes_trimmed += data.size() - offset;
+                }
+            }
+            break;
+        }
         if (result != ParseResult::ok || r.sequence != next) {
             // Only a cut or garbled record can come from a write that died; a whole valid record
             // in the wrong place cannot.
@@ -223,20 +246,25 @@ std::optional<RecoveryError> Recovery::replay_segment(const std::string& name, b
                                      : result == ParseResult::corrupt ? "bad checksum, length or type"
                                                                       : "out-of-order sequence number " +
                                                                             std::to_string(r.sequence);
+            ends_at(offset);
             return damage(name, offset, data.size(), torn, what);
         }
         if (r.sequence >= expected_) {
             auto change = decode_change(r.type, r.payload);
-            if (!change || static_cast<std::uint8_t>(r.type) >= static_cast<std::uint8_t>(RecordType::snapshot_agent))
+            if (!change || static_cast<std::uint8_t>(r.type) >= static_cast<std::uint8_t>(RecordType::snapshot_agent)) {
+                ends_at(offset);
                 return damage(name, offset, data.size(), false, "unreadable record payload");
+            }
             apply_(std::move(*change));
             ++report_.records_replayed;
             ++report_.replayed_by_type[r.type];
+            report_.bytes_replayed += r.size;
             expected_ = r.sequence + 1;
         }
         offset += r.size;
         ++next;
     }
+    ends_at(offset);
     return std::nullopt;
 }
 

@@ -7,12 +7,17 @@
 // snapshot) stops the start with the file and offset, unless RecoverMode::truncate_corrupt,
 // which cuts the journal at the first damage and drops what follows (logged).
 //
+// Every segment but the newest ends where its records do: recovery truncates the unused
+// reservation of an older one (zeros after its last record) and reports the newest as it is,
+// for the writer to continue (Writer::open).
+//
 // With `read_only` (taskd --check-data) nothing is changed on disk; what would be cut is only
 // reported.
 #pragma once
 
 #include "journal/change.hpp"
 #include "journal/storage.hpp"
+#include "journal/writer.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -32,8 +37,12 @@ struct RecoveryReport {
     std::uint64_t snapshot_sequence = 0;
     std::uint64_t snapshot_agents = 0;
     std::uint64_t snapshot_tasks = 0;
-    std::vector<std::string> segments;
+    std::vector<SegmentInfo> segments;  // the segments read, in order; the last is the newest
     std::uint64_t records_replayed = 0;  // after the snapshot
+    std::uint64_t bytes_replayed = 0;    // their framed size
+    std::size_t segments_trimmed = 0;    // older segments whose unused reservation was truncated
+    std::uint64_t bytes_trimmed = 0;
+    std::vector<std::string> trim_failures;  // one line each; the data is intact, only space is kept
     std::map<RecordType, std::uint64_t> replayed_by_type;
     std::uint64_t last_sequence = 0;  // of the recovered state
     std::vector<std::string> cuts;    // what was (or, read-only, would be) cut, one line each

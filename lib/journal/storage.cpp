@@ -15,7 +15,7 @@ boost::system::error_code last_error() { return {errno, boost::system::system_ca
 
 class PosixAppendFile final : public AppendFile {
 public:
-    explicit PosixAppendFile(int fd) : fd_(fd) {}
+    PosixAppendFile(int fd, off_t offset) : fd_(fd), offset_(offset) {}
     ~PosixAppendFile() override { ::close(fd_); }
 
     // pwrite at our own offset rather than O_APPEND: after reserve() the file's size is the
@@ -44,9 +44,18 @@ public:
         (void)::posix_fallocate(fd_, 0, static_cast<off_t>(bytes));
     }
 
+    // fsync, not fdatasync: a smaller size is metadata that reading the data does not need.
+    IoResult<> trim() override {
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) return last_error();
+        if (st.st_size <= offset_) return {};
+        if (::ftruncate(fd_, offset_) != 0 || ::fsync(fd_) != 0) return last_error();
+        return {};
+    }
+
 private:
     int fd_;
-    off_t offset_ = 0;
+    off_t offset_;
 };
 
 class PosixStorage final : public Storage {
@@ -56,7 +65,20 @@ public:
     IoResult<std::unique_ptr<AppendFile>> create(const std::string& name) override {
         const int fd = ::open(path(name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0) return last_error();
-        return std::unique_ptr<AppendFile>(std::make_unique<PosixAppendFile>(fd));
+        return std::unique_ptr<AppendFile>(std::make_unique<PosixAppendFile>(fd, 0));
+    }
+
+    IoResult<std::unique_ptr<AppendFile>> open_append(const std::string& name, std::uint64_t offset) override {
+        const int fd = ::open(path(name).c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return last_error();
+        return std::unique_ptr<AppendFile>(std::make_unique<PosixAppendFile>(fd, static_cast<off_t>(offset)));
+    }
+
+    IoResult<FileSpace> space(const std::string& name) override {
+        struct stat st {};
+        if (::stat(path(name).c_str(), &st) != 0) return last_error();
+        // st_blocks counts 512-byte units whatever the filesystem's block size (stat(2)).
+        return FileSpace{static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_blocks) * 512};
     }
 
     IoResult<std::vector<std::string>> list() override {

@@ -31,6 +31,17 @@ public:
     // effort: where the filesystem cannot (full, or no fallocate), the file grows as before.
     // Readers see zeros after the last append (doc/journal_format.md).
     virtual void reserve(std::uint64_t /*bytes*/) {}
+    // Gives back what reserve() took past the last append: the file ends where the appends end,
+    // and that size is durable once this returns. For a clean close; a file without a
+    // reservation is left as it is.
+    virtual IoResult<> trim() { return {}; }
+};
+
+// What a file takes: its size, and the bytes the filesystem allocated to it (st_blocks), which
+// a reservation makes larger than the data written.
+struct FileSpace {
+    std::uint64_t size = 0;
+    std::uint64_t allocated = 0;
 };
 
 // A whole file's bytes, mapped read-only for as long as the object lives.
@@ -53,6 +64,11 @@ public:
     virtual ~Storage() = default;
     // A new empty file (it must not exist), mode 0600, written from its start.
     virtual IoResult<std::unique_ptr<AppendFile>> create(const std::string& name) = 0;
+    // An existing file, written from `offset` on: what lies there is overwritten. The writer
+    // continues the last segment at the end of its records (recovery vouches that only unused
+    // reservation, zeros, follows).
+    virtual IoResult<std::unique_ptr<AppendFile>> open_append(const std::string& name, std::uint64_t offset) = 0;
+    virtual IoResult<FileSpace> space(const std::string& name) = 0;
     virtual IoResult<std::vector<std::string>> list() = 0;
     virtual IoResult<FileContents> read(const std::string& name) = 0;
     virtual IoResult<> truncate(const std::string& name, std::uint64_t size) = 0;

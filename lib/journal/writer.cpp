@@ -48,15 +48,30 @@ Writer::Writer(Storage& storage, WriterOptions options) : storage_(storage), opt
 
 Writer::~Writer() { close(); }
 
-IoResult<> Writer::open(std::uint64_t next_sequence) {
+IoResult<> Writer::open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last,
+                        std::uint64_t snapshot_sequence) {
     {
         std::lock_guard lock(mutex_);
         last_assigned_ = durable_ = next_sequence - 1;
     }
-    // A segment that starts at next_sequence can only hold a header: recovery replayed every
-    // record there was. It is left by a start that wrote nothing; replace it.
-    (void)storage_.remove(segment_name(next_sequence));
-    if (auto started = start_segment(next_sequence); !started) return started;
+    // A segment whose records stop short of next_sequence - 1 (a snapshot holds records its
+    // journal lost: `never` and a power cut) cannot take record next_sequence without a gap.
+    const bool continuable = last && last->used_bytes >= kFileHeaderBytes && last->next_sequence == next_sequence &&
+                             last->used_bytes < options_.segment_bytes && last->first_sequence > snapshot_sequence;
+    if (continuable) {
+        if (auto continued = continue_segment(*last); !continued) return continued;
+    } else {
+        // Only space is at stake in the trim: a failure is logged, the start goes on.
+        if (last && last->used_bytes >= kFileHeaderBytes && last->file_bytes > last->used_bytes) {
+            if (auto trimmed = storage_.truncate(last->name, last->used_bytes); !trimmed)
+                util::log_warn("journal: cannot truncate the unused reservation of " + last->name + ": " +
+                               trimmed.error().message());
+        }
+        // A segment that starts at next_sequence can only hold a header: recovery replayed every
+        // record there was. Left by a start that wrote nothing (and could not continue); replace it.
+        (void)storage_.remove(segment_name(next_sequence));
+        if (auto started = start_segment(next_sequence); !started) return started;
+    }
     last_sync_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     return {};
@@ -181,6 +196,20 @@ IoResult<> Writer::start_segment(std::uint64_t first_sequence) {
     return {};
 }
 
+IoResult<> Writer::continue_segment(const SegmentInfo& last) {
+    // Recovery read the segment to last.used_bytes and found only zeros after it (or cut what
+    // was there), so appending there overwrites nothing that was ever a record. Its header is
+    // durable; the reservation is taken again (a no-op where it is still there).
+    auto file = storage_.open_append(last.name, last.used_bytes);
+    if (!file) return file.error();
+    (*file)->reserve(options_.segment_bytes);
+    segment_ = std::move(*file);
+    segment_first_ = last.first_sequence;
+    segment_size_ = last.used_bytes;
+    unsynced_ = false;
+    return {};
+}
+
 IoResult<> Writer::sync_current() {
     const auto start = std::chrono::steady_clock::now();
     if (auto ok = segment_->sync(); !ok) return ok;
@@ -199,7 +228,7 @@ IoResult<> Writer::write_batch(const Batch& batch) {
     const std::string_view all = batch.bytes;
     const std::size_t split = batch.split.value_or(all.size());
     auto write_part = [&](std::string_view part) -> IoResult<> {
-        if (part.empty()) return {};
+        if (part.empty() || options_.debug_skip_write) return {};
         if (auto ok = segment_->append(as_bytes(part)); !ok) return ok;
         segment_size_ += part.size();
         unsynced_ = true;
@@ -259,12 +288,23 @@ void Writer::run() {
         complete_up_to(durable_, lock);
         durable_changed_.notify_all();
     }
-    // Leaving: sync what was written (also in `never` mode: a clean stop costs one sync).
+    // Leaving: sync what was written (also in `never` mode: a clean stop costs one sync), then
+    // give back the reservation past the data, so that a stopped server's files hold only its
+    // data. A failed trim loses nothing (the data is synced; recovery reads zeros as the end)
+    // and is only logged. After a failure the file's state is unknown: it is left alone.
     if (healthy() && unsynced_) {
         lock.unlock();
         auto synced = sync_current();
         lock.lock();
         if (!synced) fail("fdatasync at close failed: " + synced.error().message());
+    }
+    if (healthy() && segment_) {
+        lock.unlock();
+        auto trimmed = segment_->trim();
+        lock.lock();
+        if (!trimmed)
+            util::log_warn("journal: cannot give back the unused reservation of " + segment_name(segment_first_) +
+                           " at close: " + trimmed.error().message());
     }
 }
 

@@ -14,7 +14,10 @@
 //
 // Segments: journal-<first-seq>.log, each opened with a header (doc/journal_format.md). A new
 // one starts when the current passes `segment_bytes`, or at a sequence number that rotate_at()
-// names (the first record after a snapshot), so covered segments can be deleted whole.
+// names (the first record after a snapshot), so covered segments can be deleted whole. A start
+// continues the last segment where its records end when it can (open()), rather than leaving
+// it and its reservation behind; a clean close gives the reservation back (AppendFile::trim),
+// so the files on disk follow the data, not the number of starts.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -42,6 +45,10 @@ struct WriterOptions {
     std::chrono::milliseconds fsync_interval{100};
     // Bounds how much one segment holds (and how much a torn-tail scan may read): 64 MiB.
     std::uint64_t segment_bytes = 64ull << 20;
+    // Tests only (--debug-skip-journal-write): records are dropped instead of written, yet
+    // every waiter is told its record is durable: a deliberately broken server, which proves
+    // that the crash test notices lost changes. Never for real data.
+    bool debug_skip_write = false;
 };
 
 struct WriterStats {
@@ -55,6 +62,15 @@ struct WriterStats {
 
 std::string segment_name(std::uint64_t first_sequence);
 
+// A segment as recovery read it (and left it: a torn tail already cut).
+struct SegmentInfo {
+    std::string name;
+    std::uint64_t first_sequence = 0;
+    std::uint64_t used_bytes = 0;     // its header and whole records; 0: the file was removed
+    std::uint64_t file_bytes = 0;     // its size, with any reservation left past used_bytes
+    std::uint64_t next_sequence = 0;  // the sequence number a record appended to it would need
+};
+
 class Writer final : public ChangeLog {
 public:
     Writer(Storage& storage, WriterOptions options);
@@ -62,9 +78,15 @@ public:
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
 
-    // Starts a new segment whose first record will be `next_sequence` and the writer thread.
-    IoResult<> open(std::uint64_t next_sequence);
-    // Writes and syncs everything pending, then stops the thread. Idempotent.
+    // Starts the writer thread, appending record `next_sequence` on to `last` (the newest
+    // segment, as recovery left it) when that segment ends with record next_sequence - 1, is
+    // below segment_bytes and starts after `snapshot_sequence` (the newest snapshot's: a segment
+    // it covers is left whole, for recovery to skip and the next snapshot to delete); otherwise
+    // trims `last`'s unused reservation and starts a new segment.
+    IoResult<> open(std::uint64_t next_sequence, const std::optional<SegmentInfo>& last = std::nullopt,
+                    std::uint64_t snapshot_sequence = 0);
+    // Writes and syncs everything pending, gives back the segment's unused reservation, then
+    // stops the thread. Idempotent.
     void close();
 
     std::uint64_t append(RecordType type, std::string_view payload) override;
@@ -94,6 +116,7 @@ private:
     void run();
     IoResult<> write_batch(const Batch& batch);
     IoResult<> start_segment(std::uint64_t first_sequence);
+    IoResult<> continue_segment(const SegmentInfo& last);
     IoResult<> sync_current();
     void fail(const std::string& reason);
     void complete_up_to(std::uint64_t sequence, std::unique_lock<std::mutex>& lock);

@@ -30,8 +30,20 @@ int check_data(const std::filesystem::path& dir, std::ostream& out) {
     else
         out << "snapshot: " << report->snapshot_file << " (after record " << report->snapshot_sequence << ": "
             << report->snapshot_agents << " agents, " << report->snapshot_tasks << " tasks)\n";
+    // Used: headers and records. Allocated: what the filesystem gave the file, including the
+    // reservation of a segment that was being written (and, where a start could not continue
+    // the newest segment, of an older one until the next start trims it).
+    std::uint64_t used_total = 0, allocated_total = 0;
     out << "segments: " << report->segments.size() << "\n";
-    for (const auto& name : report->segments) out << "  " << name << "\n";
+    for (const auto& segment : report->segments) {
+        const auto space = storage->space(segment.name);
+        const std::uint64_t allocated = space ? space->allocated : 0;
+        used_total += segment.used_bytes;
+        allocated_total += allocated;
+        out << "  " << segment.name << ": " << segment.used_bytes << " bytes used, " << segment.file_bytes
+            << " bytes long, " << allocated << " bytes allocated\n";
+    }
+    out << "journal bytes: " << used_total << " used, " << allocated_total << " allocated\n";
     out << "records replayed: " << report->records_replayed << "\n";
     for (const auto& [type, count] : report->replayed_by_type) out << "  " << journal::to_string(type) << ": " << count << "\n";
     out << "last record: " << report->last_sequence << "\n";

@@ -1,7 +1,8 @@
 // taskd --check-data DIR: verify a data directory without starting the server.
 //
 // Runs recovery read-only (nothing on disk changes), rebuilds the state in memory and prints
-// the snapshot, the segments, the records replayed by type, the state's counts and any damage.
+// the snapshot, the segments (each with the bytes its records use against the bytes the file
+// takes on disk), the records replayed by type, the state's counts and any damage.
 #pragma once
 
 #include <filesystem>

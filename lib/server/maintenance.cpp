@@ -1,5 +1,6 @@
 #include "server/maintenance.hpp"
 
+#include "journal/recovery.hpp"
 #include "journal/snapshot.hpp"
 #include "util/log.hpp"
 
@@ -17,13 +18,14 @@ double millis_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Maintenance::Maintenance(store::Store& store, journal::Writer& writer, journal::Storage& storage,
-                         const model::Clock& clock, MaintenanceConfig config, std::uint64_t recovered_sequence)
+                         const model::Clock& clock, MaintenanceConfig config, JournalSinceSnapshot recovered)
     : store_(store),
       writer_(writer),
       storage_(storage),
       clock_(clock),
       config_(config),
-      last_snapshot_sequence_(recovered_sequence) {}
+      last_snapshot_sequence_(recovered.snapshot_sequence),
+      bytes_before_start_(recovered.bytes) {}
 
 Maintenance::~Maintenance() { stop(); }
 
@@ -71,10 +73,25 @@ void Maintenance::purge() {
     }
 }
 
+std::size_t Maintenance::segment_count() {
+    auto names = storage_.list();
+    if (!names) return 0;  // a directory that cannot be listed makes no snapshot due
+    std::size_t n = 0;
+    for (const auto& name : *names)
+        if (journal::parse_segment_name(name)) ++n;
+    return n;
+}
+
 void Maintenance::snapshot_if_due() {
     const std::uint64_t records = writer_.last_sequence() - last_snapshot_sequence_;
-    const std::uint64_t bytes = writer_.stats().bytes - bytes_at_last_snapshot_;
-    if (records == 0 || (records < config_.snapshot_every_records && bytes < config_.snapshot_every_bytes)) return;
+    const std::uint64_t bytes = bytes_before_start_ + writer_.stats().bytes - bytes_at_last_snapshot_;
+    if (records == 0) return;
+    std::string due;
+    if (records >= config_.snapshot_every_records) due = std::to_string(records) + " records";
+    else if (bytes >= config_.snapshot_every_bytes) due = std::to_string(bytes) + " journal bytes";
+    else if (const auto segments = segment_count(); segments >= config_.snapshot_every_segments)
+        due = std::to_string(segments) + " segments";
+    else return;
 
     journal::SnapshotData data = store_.capture([this](std::uint64_t sequence) { writer_.rotate_at(sequence + 1); });
     const double pause_ms = static_cast<double>(data.pause.count()) / 1000.0;
@@ -89,12 +106,13 @@ void Maintenance::snapshot_if_due() {
         return;
     }
     last_snapshot_sequence_ = data.sequence;
+    bytes_before_start_ = 0;
     bytes_at_last_snapshot_ = writer_.stats().bytes;
-    char line[256];
+    char line[320];
     std::snprintf(line, sizeof line,
-                  "snapshot at record %llu: %zu tasks, %zu agents, %llu bytes; writers paused %.1f ms, written in "
-                  "%.1f ms; removed %zu segments",
-                  static_cast<unsigned long long>(data.sequence), data.tasks.size(), data.agents.size(),
+                  "snapshot at record %llu (due: %s): %zu tasks, %zu agents, %llu bytes; writers paused %.1f ms, "
+                  "written in %.1f ms; removed %zu segments",
+                  static_cast<unsigned long long>(data.sequence), due.c_str(), data.tasks.size(), data.agents.size(),
                   static_cast<unsigned long long>(written->bytes), pause_ms, millis_since(write_start),
                   written->segments_removed);
     util::log_info(line);

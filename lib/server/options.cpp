@@ -117,6 +117,9 @@ po::options_description describe(const Config& d) {
         ("snapshot-every-bytes", po::value<std::int64_t>()
              ->default_value(static_cast<std::int64_t>(d.maintenance.snapshot_every_bytes))->value_name("BYTES"),
          "write a snapshot after this many journal bytes")
+        ("snapshot-every-segments", po::value<std::int64_t>()
+             ->default_value(static_cast<std::int64_t>(d.maintenance.snapshot_every_segments))->value_name("N"),
+         "write a snapshot when the data directory holds this many journal segments (at least 3)")
         ("retain", duration_value(d.maintenance.retain)->value_name("DURATION"),
          "keep completed and failed tasks this long after their last change, then drop them")
         ("maintenance-interval", duration_value(d.maintenance.interval)->value_name("DURATION"),
@@ -145,7 +148,10 @@ po::options_description describe(const Config& d) {
     po::options_description testing("Testing");
     testing.add_options()
         ("debug-frozen-clock", po::bool_switch(),
-         "for tests only: the server's clock stands still at its start time");
+         "for tests only: the server's clock stands still at its start time")
+        ("debug-skip-journal-write", po::bool_switch(),
+         "for tests only: changes are answered but never written to the journal, so a restart loses "
+         "them (proves the crash test can fail)");
 
     po::options_description all;
     all.add(general).add(server).add(limits).add(durability).add(tasks).add(logging).add(testing);
@@ -217,12 +223,17 @@ Config to_config(const po::variables_map& vm) {
     c.log_format = log_format(vm["log-format"].as<std::string>());
     c.access_log = vm["access-log"].as<bool>();
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
+    c.journal.debug_skip_write = vm["debug-skip-journal-write"].as<bool>();
     c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());
     c.journal.fsync_interval = positive_duration(vm, "fsync-interval");
     c.journal.segment_bytes = static_cast<std::uint64_t>(in_range(vm, "segment-bytes", 4096, 1ll << 40));
     c.maintenance.snapshot_every_records =
         static_cast<std::uint64_t>(in_range(vm, "snapshot-every-records", 1, 1ll << 40));
     c.maintenance.snapshot_every_bytes = static_cast<std::uint64_t>(in_range(vm, "snapshot-every-bytes", 1, 1ll << 50));
+    // At least 3: right after a snapshot the segment holding its last record stays until the
+    // next one, and the first record after it starts another; 2 would snapshot at every record.
+    c.maintenance.snapshot_every_segments =
+        static_cast<std::uint64_t>(in_range(vm, "snapshot-every-segments", 3, 1'000'000));
     c.maintenance.retain = positive_duration(vm, "retain");
     c.maintenance.interval = positive_duration(vm, "maintenance-interval");
     c.recover = recover_mode(vm["recover"].as<std::string>());

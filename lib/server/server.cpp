@@ -114,6 +114,9 @@ int run(const Config& config) {
     model::ManualClock frozen_clock(system_clock.now());
     const model::Clock& clock = config.debug_frozen_clock ? static_cast<const model::Clock&>(frozen_clock) : system_clock;
     if (config.debug_frozen_clock) util::log_warn("--debug-frozen-clock: the clock stands still (for tests only)");
+    if (config.journal.debug_skip_write)
+        util::log_warn("--debug-skip-journal-write: changes are answered but not journaled; a restart loses them "
+                       "(for tests only)");
 
     auto storage = journal::make_posix_storage(config.data_dir);
     journal::Writer writer(*storage, config.journal);
@@ -179,13 +182,20 @@ int run(const Config& config) {
         return 1;
     }
     for (const auto& cut : report->cuts) util::log_warn("recovery: " + cut);
-    if (auto opened = writer.open(report->last_sequence + 1); !opened) {
+    for (const auto& failure : report->trim_failures) util::log_warn("recovery: " + failure);
+    if (report->segments_trimmed > 0)
+        util::log_info("recovery: gave back the unused reservation of " + std::to_string(report->segments_trimmed) +
+                       " older segments (" + std::to_string(report->bytes_trimmed) + " bytes)");
+    std::optional<journal::SegmentInfo> newest;
+    if (!report->segments.empty()) newest = report->segments.back();
+    if (auto opened = writer.open(report->last_sequence + 1, newest, report->snapshot_sequence); !opened) {
         util::log_error("cannot open the journal in " + config.data_dir.string() + ": " + opened.error().message());
         net::post(control, [&] { signals.cancel(); shut_down(); });
         join_all();
         return 1;
     }
-    Maintenance maintenance(store, writer, *storage, clock, config.maintenance, report->last_sequence);
+    Maintenance maintenance(store, writer, *storage, clock, config.maintenance,
+                            {report->snapshot_sequence, report->bytes_replayed});
     maintenance.start();
     ctx.ready.store(true, std::memory_order_release);
     const double recovery_ms =

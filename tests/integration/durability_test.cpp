@@ -158,7 +158,8 @@ BOOST_AUTO_TEST_CASE(damage_before_good_data_stops_the_start_until_recover_trunc
     {
         std::fstream io(first, std::ios::binary | std::ios::in | std::ios::out);
         const std::string bytes((std::istreambuf_iterator<char>(io)), std::istreambuf_iterator<char>());
-        // The segment is reserved ahead: its records end where only zeros follow.
+        // Its records end at the file's end (a clean stop gives the reservation back) or where
+        // only the zeros of a reservation follow.
         const auto data_end = static_cast<long>(bytes.find_last_not_of('\0') + 1);
         BOOST_TEST_REQUIRE(data_end > 24);
         const long at = 24 + (data_end - 24) * 25 / 100;

@@ -64,6 +64,23 @@ public:
         if (!files_.emplace(name, std::string{}).second) return error(boost::system::errc::file_exists);
         return std::unique_ptr<journal::AppendFile>(std::make_unique<File>(*this, name));
     }
+    journal::IoResult<std::unique_ptr<journal::AppendFile>> open_append(const std::string& name,
+                                                                        std::uint64_t offset) override {
+        std::lock_guard lock(mutex_);
+        auto it = files_.find(name);
+        if (it == files_.end()) return error(boost::system::errc::no_such_file_or_directory);
+        // Appends go to the end of the string: drop what lies past `offset` (a reservation's
+        // zeros, which the appends would have overwritten).
+        if (offset > it->second.size()) return error(boost::system::errc::invalid_argument);
+        it->second.resize(offset);
+        return std::unique_ptr<journal::AppendFile>(std::make_unique<File>(*this, name));
+    }
+    journal::IoResult<journal::FileSpace> space(const std::string& name) override {
+        std::lock_guard lock(mutex_);
+        auto it = files_.find(name);
+        if (it == files_.end()) return error(boost::system::errc::no_such_file_or_directory);
+        return journal::FileSpace{it->second.size(), it->second.size()};
+    }
     journal::IoResult<std::vector<std::string>> list() override {
         std::lock_guard lock(mutex_);
         std::vector<std::string> names;

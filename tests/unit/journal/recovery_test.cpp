@@ -266,18 +266,36 @@ BOOST_AUTO_TEST_CASE(garbage_after_the_last_record_is_a_torn_tail) {
 }
 
 // Segments are reserved ahead (AppendFile::reserve): their records end where only zeros follow,
-// in the last segment and in older ones alike. Nothing is cut, nothing reported.
+// in the last segment and in older ones alike. Nothing is cut, nothing reported as damage. An
+// older segment takes no more records, so its zeros are given back (truncated at its last
+// record); the newest is left as it is, for the writer to continue; read-only changes nothing.
 BOOST_AUTO_TEST_CASE(zeros_after_the_records_are_an_unused_reservation) {
     for (std::size_t zeros : {1u, 17u, 4096u, 1u << 16}) {
         for (const std::string& name : {segment_name(1), segment_name(7)}) {
-            BOOST_TEST_CONTEXT(zeros << " zeros after " << name) {
-                MemoryStorage storage = segments({0, 6});
-                storage.put(name, storage.get(name) + std::string(zeros, '\0'));
-                const auto before = storage.snapshot();
-                const auto o = recover(storage);
-                if (!expect_prefix(o, 11)) continue;
-                BOOST_TEST(o.report().cuts.empty(), o.cuts());
-                BOOST_TEST((storage.snapshot() == before));
+            for (const bool read_only : {false, true}) {
+                BOOST_TEST_CONTEXT(zeros << " zeros after " << name << (read_only ? ", read-only" : "")) {
+                    MemoryStorage storage = segments({0, 6});
+                    const auto intact = storage.snapshot();
+                    storage.put(name, storage.get(name) + std::string(zeros, '\0'));
+                    const auto before = storage.snapshot();
+                    const auto o = recover(storage, RecoverMode::strict, read_only);
+                    if (!expect_prefix(o, 11)) continue;
+                    BOOST_TEST(o.report().cuts.empty(), o.cuts());
+                    const bool older = name == segment_name(1);
+                    const bool trimmed = older && !read_only;
+                    BOOST_TEST((storage.snapshot() == (trimmed ? intact : before)));
+                    BOOST_TEST(o.report().segments_trimmed == (trimmed ? 1u : 0u));
+                    BOOST_TEST(o.report().bytes_trimmed == (trimmed ? zeros : 0u));
+                    // Either way each segment reports where its records end and the file's size.
+                    BOOST_TEST_REQUIRE(o.report().segments.size() == 2u);
+                    for (const auto& segment : o.report().segments) {
+                        const std::size_t data_bytes = intact.at(segment.name).size();
+                        BOOST_TEST(segment.used_bytes == data_bytes);
+                        BOOST_TEST(segment.file_bytes == data_bytes + (segment.name == name ? zeros : 0u));
+                    }
+                    BOOST_TEST(o.report().segments.back().first_sequence == 7u);
+                    BOOST_TEST(o.report().segments.back().next_sequence == 12u);
+                }
             }
         }
     }

@@ -54,6 +54,13 @@ public:
         if (!file) return file.error();
         return std::unique_ptr<journal::AppendFile>(std::make_unique<File>(*this, std::move(*file)));
     }
+    journal::IoResult<std::unique_ptr<journal::AppendFile>> open_append(const std::string& name,
+                                                                        std::uint64_t offset) override {
+        auto file = inner_.open_append(name, offset);
+        if (!file) return file.error();
+        return std::unique_ptr<journal::AppendFile>(std::make_unique<File>(*this, std::move(*file)));
+    }
+    journal::IoResult<journal::FileSpace> space(const std::string& name) override { return inner_.space(name); }
     journal::IoResult<std::vector<std::string>> list() override { return inner_.list(); }
     journal::IoResult<journal::FileContents> read(const std::string& name) override { return inner_.read(name); }
     journal::IoResult<> truncate(const std::string& name, std::uint64_t size) override {
@@ -91,6 +98,7 @@ private:
             return inner_->sync();
         }
         void reserve(std::uint64_t bytes) override { inner_->reserve(bytes); }
+        journal::IoResult<> trim() override { return inner_->trim(); }
 
     private:
         TestStorage& owner_;

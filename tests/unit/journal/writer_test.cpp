@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace {
@@ -234,6 +236,128 @@ BOOST_AUTO_TEST_CASE(small_segment_bytes_make_several_segments) {
     journal::RecoveryReport report;
     BOOST_TEST(recover_all(storage, &report).size() == static_cast<std::size_t>(kCount));
     BOOST_TEST(report.segments.size() == names.size());
+}
+
+namespace {
+
+// A segment as a killed writer leaves it: header, records first..last (agent_seen of writer 0),
+// then `zeros` bytes of its reservation.
+std::string killed_segment(std::uint64_t first, std::uint64_t last, std::size_t zeros) {
+    std::string bytes = journal::file_header(journal::kSegmentMagic, first);
+    for (std::uint64_t i = first; i <= last; ++i)
+        journal::append_record(bytes, RecordType::agent_seen, i, payload(0, static_cast<std::int64_t>(i)));
+    return bytes + std::string(zeros, '\0');
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+}
+
+std::vector<std::string> sorted_names(journal::Storage& storage) {
+    auto names = storage.list().value();
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<std::int64_t> counting(std::int64_t from, std::int64_t to) {
+    std::vector<std::int64_t> out;
+    for (std::int64_t i = from; i <= to; ++i) out.push_back(i);
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_clean_close_gives_back_the_unused_reservation) {
+    test::TempDir dir;
+    auto storage = journal::make_posix_storage(dir.path());
+    journal::WriterOptions options;
+    options.segment_bytes = 1 << 20;
+    journal::Writer w(*storage, options);
+    BOOST_TEST_REQUIRE(w.open(1).has_value());
+    for (int i = 1; i <= 3; ++i) BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, i))));
+    const auto reserved = storage->space(segment_name(1)).value();
+    w.close();
+    const auto closed = storage->space(segment_name(1)).value();
+    const auto segment = read_segment(*storage, segment_name(1));
+    BOOST_TEST(segment.records.size() == 3u);
+    BOOST_TEST(closed.size == segment.size);  // the file ends with its last record
+    BOOST_TEST(closed.allocated < options.segment_bytes);
+    // Where the filesystem reserves at all (fallocate), the reservation was there before close.
+    BOOST_TEST((reserved.size == options.segment_bytes || reserved.size == segment.size));
+    BOOST_TEST(recover_all(*storage) == counting(1, 3));
+}
+
+BOOST_AUTO_TEST_CASE(a_start_continues_the_last_segment_where_its_records_end) {
+    // After kill -9 (zeros follow the records) and after a clean close (nothing follows), the
+    // next start appends to the same file: one segment, however many starts.
+    for (const std::size_t zeros : {std::size_t{0}, std::size_t{1} << 16}) {
+        BOOST_TEST_CONTEXT(zeros << " zeros after the records") {
+            test::TempDir dir;
+            write_file(dir.path() / segment_name(1), killed_segment(1, 3, zeros));
+            auto storage = journal::make_posix_storage(dir.path());
+            journal::RecoveryReport report;
+            BOOST_TEST_REQUIRE(recover_all(*storage, &report) == counting(1, 3));
+            BOOST_TEST_REQUIRE(report.segments.size() == 1u);
+            const auto last = report.segments.back();
+            BOOST_TEST(last.next_sequence == 4u);
+            BOOST_TEST(last.file_bytes == last.used_bytes + zeros);
+
+            journal::WriterOptions options;
+            options.segment_bytes = 1 << 20;
+            {
+                journal::Writer w(*storage, options);
+                BOOST_TEST_REQUIRE(w.open(4, last).has_value());
+                // Continued, so reserved again where the filesystem can.
+                const auto space = storage->space(segment_name(1)).value();
+                BOOST_TEST((space.size == options.segment_bytes || space.size == last.used_bytes));
+                for (int i = 4; i <= 6; ++i)
+                    BOOST_TEST_REQUIRE(w.wait_until_durable(w.append(RecordType::agent_seen, payload(0, i))));
+            }
+            BOOST_TEST(sorted_names(*storage) == std::vector<std::string>{segment_name(1)});
+            const auto segment = read_segment(*storage, segment_name(1));
+            BOOST_TEST(segment.records.size() == 6u);
+            BOOST_TEST(storage->space(segment_name(1)).value().size == segment.size);
+            BOOST_TEST(recover_all(*storage) == counting(1, 6));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_segment_that_cannot_take_the_next_record_is_trimmed_and_left) {
+    // The last segment ends with a reservation; the writer starts a new one instead when
+    // appending there would make a gap (a snapshot holds records 4 and 5, which its journal
+    // lost: `never` and a power cut), or when the segment is full.
+    struct Case {
+        const char* what;
+        std::uint64_t records;        // in the last segment, from 1
+        std::uint64_t next;           // the writer's first sequence
+        std::uint64_t segment_bytes;
+        std::uint64_t snapshot = 0;   // the newest snapshot's sequence
+    };
+    // Or a snapshot covers records of it: continued, recovery would scan them at every start.
+    for (const Case& c : {Case{"sequence gap", 3, 6, 1 << 20}, Case{"segment full", 100, 101, 4096},
+                          Case{"covered by a snapshot", 3, 4, 1 << 20, 2}}) {
+        BOOST_TEST_CONTEXT(c.what) {
+            test::TempDir dir;
+            const std::string records = killed_segment(1, c.records, 0);
+            BOOST_TEST_REQUIRE((c.next != c.records + 1 || records.size() >= c.segment_bytes || c.snapshot > 0));
+            write_file(dir.path() / segment_name(1), records + std::string(8192, '\0'));
+            auto storage = journal::make_posix_storage(dir.path());
+            journal::RecoveryReport report;
+            BOOST_TEST_REQUIRE(recover_all(*storage, &report).size() == c.records);
+            journal::WriterOptions options;
+            options.segment_bytes = c.segment_bytes;
+            {
+                journal::Writer w(*storage, options);
+                BOOST_TEST_REQUIRE(w.open(c.next, report.segments.back(), c.snapshot).has_value());
+                const auto seq = w.append(RecordType::agent_seen, payload(0, static_cast<std::int64_t>(c.next)));
+                BOOST_TEST_REQUIRE(w.wait_until_durable(seq));
+            }
+            BOOST_TEST(sorted_names(*storage) == (std::vector<std::string>{segment_name(1), segment_name(c.next)}));
+            BOOST_TEST(storage->space(segment_name(1)).value().size == records.size());  // zeros given back
+            BOOST_TEST(read_segment(*storage, segment_name(c.next)).records.size() == 1u);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

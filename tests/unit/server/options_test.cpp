@@ -86,6 +86,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(c.api.default_lease_seconds == 300u);
     BOOST_TEST((c.log_level == taskd::util::LogLevel::info));
     BOOST_TEST(!c.debug_frozen_clock);
+    BOOST_TEST(c.maintenance.snapshot_every_segments == 8u);
+    BOOST_TEST(!c.journal.debug_skip_write);
 }
 
 BOOST_AUTO_TEST_CASE(every_flag_reaches_the_config) {
@@ -94,7 +96,7 @@ BOOST_AUTO_TEST_CASE(every_flag_reaches_the_config) {
                           "--max-body-bytes", "2048", "--max-header-bytes", "4096", "--max-json-depth", "8",
                           "--max-connections", "10", "--header-timeout", "1s", "--body-timeout", "2m",
                           "--idle-timeout", "3h", "--write-timeout=1d", "--lease-seconds=42", "--log-level", "debug",
-                          "--debug-frozen-clock"});
+                          "--debug-frozen-clock", "--snapshot-every-segments", "3", "--debug-skip-journal-write"});
     BOOST_TEST_REQUIRE(p.run, p.output);
     const auto& c = p.config;
     BOOST_TEST(c.listen == "0.0.0.0:9000");
@@ -114,6 +116,8 @@ BOOST_AUTO_TEST_CASE(every_flag_reaches_the_config) {
     BOOST_TEST(c.api.default_lease_seconds == 42u);
     BOOST_TEST((c.log_level == taskd::util::LogLevel::debug));
     BOOST_TEST(c.debug_frozen_clock);
+    BOOST_TEST(c.maintenance.snapshot_every_segments == 3u);
+    BOOST_TEST(c.journal.debug_skip_write);
 }
 
 BOOST_AUTO_TEST_CASE(durations) {
@@ -176,6 +180,8 @@ BOOST_AUTO_TEST_CASE(bad_values_exit_2_with_one_line) {
         {"--lease-seconds", "0"},
         {"--lease-seconds", "86401"},
         {"--lease-seconds", "5", "--lease-seconds", "6"},
+        {"--snapshot-every-segments", "2"},
+        {"--snapshot-every-segments", "1000001"},
         {"--shutdown-timeout", "10x"},
         {"--shutdown-timeout", "0s"},
         {"--shutdown-timeout", ""},
@@ -226,7 +232,8 @@ BOOST_AUTO_TEST_CASE(help_mentions_every_flag) {
                  {"--help", "--version", "--config", "--listen", "--data-dir", "--admin-token-file",
                   "--insecure-no-admin-auth", "--threads", "--shutdown-timeout", "--max-body-bytes", "--max-header-bytes",
                   "--max-json-depth", "--max-connections", "--header-timeout", "--body-timeout", "--idle-timeout",
-                  "--write-timeout", "--lease-seconds", "--log-level", "--debug-frozen-clock", "TASKD_ADMIN_TOKEN"}) {
+                  "--write-timeout", "--lease-seconds", "--log-level", "--debug-frozen-clock", "--snapshot-every-segments",
+                  "--debug-skip-journal-write", "TASKD_ADMIN_TOKEN"}) {
                 BOOST_TEST_CONTEXT(name) { BOOST_TEST(p.output.find(name) != std::string::npos); }
             }
         }
