@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 namespace taskd::api {
 
@@ -21,6 +23,8 @@ struct ApiConfig {
     bool admin_auth = true;
     // Long polls waiting at once; each is an open connection and a timer.
     std::size_t max_waiters = 10'000;
+    // GET /metrics needs the admin token (--metrics-auth); open by default, as scrapers expect.
+    bool metrics_auth = false;
 };
 
 struct ApiContext {
@@ -30,6 +34,9 @@ struct ApiContext {
     ApiConfig config;
     std::atomic<bool> ready{false};  // recovery from disk is done (/readyz)
     Waiters waiters{config.max_waiters};
+    // Appends the server's own metrics (HTTP, journal, snapshots, ...) to GET /metrics; set by
+    // the server before it serves.
+    std::function<void(std::string&)> write_server_metrics{};
 };
 
 }  // namespace taskd::api

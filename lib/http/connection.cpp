@@ -87,7 +87,7 @@ bool decode_target(Request& out) {
 void format_head(std::string& out, const Response& r, bool keep_alive, unsigned version, bool chunked,
                  std::string_view request_id) {
     out.clear();
-    if (version >= 11 && r.status == 200) {
+    if (version >= 11 && r.status == 200 && r.content_type.empty()) {
         out += "HTTP/1.1 200 OK\r\nServer: taskd\r\nContent-Type: application/json\r\n"sv;  // most answers
     } else {
         out += version >= 11 ? "HTTP/1.1 "sv : "HTTP/1.0 "sv;
@@ -95,7 +95,11 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
         out += ' ';
         out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
         out += "\r\nServer: taskd\r\n"sv;
-        if (r.status != 204) out += "Content-Type: application/json\r\n"sv;
+        if (r.status != 204) {
+            out += "Content-Type: "sv;
+            out += r.content_type.empty() ? "application/json"sv : r.content_type;
+            out += "\r\n"sv;
+        }
     }
     for (const auto& [name, value] : r.headers) {
         // Values are ours (Allow, Link built with Boost.URL, Retry-After, WWW-Authenticate);
@@ -127,12 +131,12 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 
 }  // namespace
 
-Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits, AccessLog& access_log)
+Connection::Connection(net::ip::tcp::socket socket, const Router& router, const Limits& limits, Observers observers)
     : socket_(std::move(socket)),
       watchdog_(socket_.get_executor()),
       router_(router),
       limits_(limits),
-      access_log_(access_log) {
+      observers_(observers) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
     request_.client_closed = [this] { return until_client_closed(); };
@@ -209,6 +213,7 @@ net::awaitable<void> Connection::run() {
 
         RequestParser parser(request_);
         route_ = {};
+        route_index_ = Router::kNoRoute;
         const Clock::time_point started = Clock::now();
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
@@ -265,7 +270,7 @@ net::awaitable<void> Connection::run() {
         }
         const bool keep_alive = client_keeps_alive && !closing_;
         const bool written = co_await write(response, keep_alive, version);
-        log_access(response, started);
+        observe(response, started);
         if (!written || !keep_alive) break;
         busy_ = false;
     }
@@ -313,6 +318,7 @@ net::awaitable<Response> Connection::dispatch(Request& request) {
     }
     if (!match.handler) return answered(json_error(404, "Not Found"));
     route_ = match.route;
+    route_index_ = match.route_index;
     request.path_params = std::move(match.params);
     return (*match.handler)(request);
 }
@@ -358,16 +364,18 @@ net::awaitable<bool> Connection::write(Response& response, bool keep_alive, unsi
     co_return !ec;
 }
 
-void Connection::log_access(const Response& response, Clock::time_point started) {
-    if (!access_log_.enabled()) return;
-    access_log_.record({request_.method, route_, response.status, Clock::now() - started, body_bytes_, request_.who,
-                        request_.request_id});
+void Connection::observe(const Response& response, Clock::time_point started) {
+    const auto duration = Clock::now() - started;
+    observers_.metrics.record(route_index_, response.status, duration);
+    if (observers_.access_log.enabled())
+        observers_.access_log.record(
+            {request_.method, route_, response.status, duration, body_bytes_, request_.who, request_.request_id});
 }
 
 net::awaitable<void> Connection::reply_and_close(Response response, unsigned version) {
     const Clock::time_point started = Clock::now();  // the time to send the refusal
     const bool written = co_await write(response, false, version);
-    log_access(response, started);
+    observe(response, started);
     if (written) {
         error_code ignored;
         socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);

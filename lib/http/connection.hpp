@@ -15,8 +15,8 @@
 // tcp_stream armed and cancelled a timer around every read and write, a twentieth of a GET's
 // CPU (BENCHMARKS.md).
 //
-// Every answer carries X-Request-Id (the client's if valid, else a new one) and makes one line
-// of the access log.
+// Every answer carries X-Request-Id (the client's if valid, else a new one), makes one line of
+// the access log and is counted in the request metrics.
 //
 // Thread-safety: request_close() may be called from any thread; everything else runs on the
 // connection's strand.
@@ -25,6 +25,7 @@
 #include "http/access_log.hpp"
 #include "http/limits.hpp"
 #include "http/message.hpp"
+#include "http/request_metrics.hpp"
 #include "http/request_parser.hpp"
 #include "http/router.hpp"
 
@@ -42,9 +43,15 @@
 
 namespace taskd::http {
 
+// What a connection reports each answered request to. Both outlive every connection.
+struct Observers {
+    AccessLog& access_log;
+    RequestMetrics& metrics;
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits, AccessLog& access_log);
+    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits, Observers observers);
 
     boost::asio::awaitable<void> run();
 
@@ -82,8 +89,8 @@ private:
     // The answer the route's handler will give (404 or 405 when none serves the request).
     boost::asio::awaitable<Response> dispatch(Request& request);
     boost::asio::awaitable<bool> write(Response& response, bool keep_alive, unsigned version);
-    // The access log's line for the request just answered (or refused).
-    void log_access(const Response& response, Clock::time_point started);
+    // The access log's line and the metrics of the request just answered (or refused).
+    void observe(const Response& response, Clock::time_point started);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
@@ -97,8 +104,9 @@ private:
     std::string head_;  // the answer's status line and header, reused from one answer to the next
     const Router& router_;
     const Limits& limits_;
-    AccessLog& access_log_;
+    Observers observers_;
     std::string_view route_;     // the pattern of the route serving the current request, if any
+    std::size_t route_index_ = Router::kNoRoute;
     std::size_t body_bytes_ = 0;  // of the current answer, streamed or not
     bool busy_ = false;     // between the first byte of a request and the end of its answer
     bool closing_ = false;  // set by request_close()

@@ -23,12 +23,12 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
-                   AccessLog& access_log)
+                   Observers observers)
     : ioc_(ioc),
       strands_(threads > 1),
       router_(router),
       limits_(limits),
-      access_log_(access_log),
+      observers_(observers),
       acceptor_(new_executor()) {}
 
 net::any_io_executor Listener::new_executor() {
@@ -66,7 +66,7 @@ net::awaitable<void> Listener::accept_loop() {
         {
             std::lock_guard lock(mutex_);
             if (!stopping_ && connections_.size() < limits_.max_connections) {
-                connection = std::make_shared<Connection>(std::move(socket), router_, limits_, access_log_);
+                connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
                 connections_.insert(connection);
             }
         }

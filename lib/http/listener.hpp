@@ -31,7 +31,7 @@ class Listener {
 public:
     // `threads`: how many threads run `ioc` (strands only when more than one).
     Listener(boost::asio::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
-             AccessLog& access_log);
+             Observers observers);
 
     // Binds and listens; returns the bound endpoint (with the real port when asked for port 0).
     boost::system::result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& at);
@@ -50,7 +50,7 @@ private:
     const bool strands_;
     const Router& router_;
     const Limits& limits_;
-    AccessLog& access_log_;
+    Observers observers_;
     boost::asio::ip::tcp::acceptor acceptor_;
 
     mutable std::mutex mutex_;

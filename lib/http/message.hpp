@@ -47,7 +47,8 @@ struct Request {
 
 struct Response {
     unsigned status = 200;
-    std::string body;  // JSON unless status is 204
+    std::string body;  // JSON unless status is 204 or content_type says otherwise
+    std::string_view content_type;  // empty: application/json; else a literal that outlives the answer
     std::vector<std::pair<std::string, std::string>> headers;
     // When set, `body` is ignored: called until it returns false, each call appends the next
     // piece of the body to `out` (which it may leave empty).

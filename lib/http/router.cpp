@@ -23,7 +23,8 @@ Router::Segments Router::split_path(std::string_view path) {
 }
 
 void Router::add(Method method, std::string_view pattern, Handler handler) {
-    Route route{std::string(pattern), method, {}, true, std::move(handler)};
+    Route route{std::string(pattern), names_.size(), method, {}, true, std::move(handler)};
+    names_.push_back({method, std::string(pattern)});
     for (std::string_view s : split_path(pattern)) {
         route.segments.push_back({std::string(s), is_wildcard(s)});
         if (is_wildcard(s)) route.literal = false;
@@ -60,6 +61,7 @@ Router::Match Router::match(Method method, std::string_view path) const {
             if (route.method != method) continue;
             m.handler = &route.handler;
             m.route = route.pattern;
+            m.route_index = route.index;
             for (std::size_t i = 0; i < segments.size(); ++i)
                 if (route.segments[i].wildcard) m.params.push_back(segments[i]);
             return m;

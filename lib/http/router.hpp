@@ -23,8 +23,17 @@ public:
         std::string allow;                 // for 405: every method the path serves, "GET, POST"
         PathParams params;                 // views into the path given to match()
         std::string_view route;            // the matched pattern ("/tasks/{task_id}"); empty if none
+        std::size_t route_index = kNoRoute;  // the matched route's place in routes()
     };
     Match match(Method method, std::string_view path) const;
+
+    static constexpr std::size_t kNoRoute = static_cast<std::size_t>(-1);
+    struct RouteName {
+        Method method;
+        std::string pattern;
+    };
+    // Every route, in the order added (route_index).
+    const std::vector<RouteName>& routes() const { return names_; }
 
 private:
     struct Segment {
@@ -33,6 +42,7 @@ private:
     };
     struct Route {
         std::string pattern;
+        std::size_t index;
         Method method;
         std::vector<Segment> segments;
         bool literal;  // no wildcard segment
@@ -46,6 +56,7 @@ private:
 
     // Routes by their number of segments: a path is compared only with routes as long as it.
     std::vector<std::vector<Route>> routes_by_length_;
+    std::vector<RouteName> names_;
 };
 
 }  // namespace taskd::http

@@ -217,6 +217,7 @@ IoResult<> Writer::sync_current() {
     const auto micros = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(end - start).count());
     unsynced_ = false;
     last_sync_ = end;
+    sync_durations_.observe(end - start);
     std::lock_guard lock(mutex_);
     ++stats_.syncs;
     stats_.sync_micros_total += micros;

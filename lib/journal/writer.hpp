@@ -24,6 +24,7 @@
 
 #include "journal/change_log.hpp"
 #include "journal/storage.hpp"
+#include "metrics/histogram.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -103,6 +104,8 @@ public:
     bool wait_until_durable(std::uint64_t sequence);
     std::string failure() const override;
     WriterStats stats() const;
+    // Every fdatasync's duration, for GET /metrics.
+    const metrics::Histogram& sync_durations() const { return sync_durations_; }
 
 private:
     struct Batch {
@@ -136,6 +139,7 @@ private:
     std::string failure_;
     std::atomic<bool> healthy_{true};
     WriterStats stats_;
+    metrics::Histogram sync_durations_;
 
     // Owned by the writer thread (and by open() before it starts).
     std::unique_ptr<AppendFile> segment_;

@@ -93,6 +93,7 @@ void Maintenance::snapshot_if_due() {
         due = std::to_string(segments) + " segments";
     else return;
 
+    const auto capture_start = std::chrono::steady_clock::now();
     journal::SnapshotData data = store_.capture([this](std::uint64_t sequence) { writer_.rotate_at(sequence + 1); });
     const double pause_ms = static_cast<double>(data.pause.count()) / 1000.0;
 
@@ -106,6 +107,13 @@ void Maintenance::snapshot_if_due() {
         return;
     }
     last_snapshot_sequence_ = data.sequence;
+    last_snapshot_unix_micros_.store(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+        std::memory_order_relaxed);
+    last_snapshot_duration_micros_.store(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - capture_start).count(),
+        std::memory_order_relaxed);
+    snapshots_written_.fetch_add(1, std::memory_order_relaxed);
     bytes_before_start_ = 0;
     bytes_at_last_snapshot_ = writer_.stats().bytes;
     char line[320];

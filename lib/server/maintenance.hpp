@@ -14,6 +14,7 @@
 #include "model/time.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -41,6 +42,13 @@ struct JournalSinceSnapshot {
     std::uint64_t bytes = 0;              // of the records after it
 };
 
+// What GET /metrics shows of snapshots written by this process.
+struct SnapshotStats {
+    std::int64_t last_unix_micros = 0;      // when the last one was written; 0: none yet
+    std::int64_t last_duration_micros = 0;  // capture and write
+    std::uint64_t written = 0;
+};
+
 class Maintenance {
 public:
     Maintenance(store::Store& store, journal::Writer& writer, journal::Storage& storage, const model::Clock& clock,
@@ -48,6 +56,11 @@ public:
     ~Maintenance();
     void start();
     void stop();
+    SnapshotStats snapshot_stats() const {
+        return {last_snapshot_unix_micros_.load(std::memory_order_relaxed),
+                last_snapshot_duration_micros_.load(std::memory_order_relaxed),
+                snapshots_written_.load(std::memory_order_relaxed)};
+    }
 
 private:
     void run();
@@ -65,6 +78,9 @@ private:
     std::uint64_t last_snapshot_sequence_;
     std::uint64_t bytes_before_start_;  // journaled since the last snapshot, before this start
     std::uint64_t bytes_at_last_snapshot_ = 0;
+    std::atomic<std::int64_t> last_snapshot_unix_micros_{0};
+    std::atomic<std::int64_t> last_snapshot_duration_micros_{0};
+    std::atomic<std::uint64_t> snapshots_written_{0};
 
     std::mutex mutex_;
     std::condition_variable wake_;

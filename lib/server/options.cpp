@@ -141,6 +141,8 @@ po::options_description describe(const Config& d) {
          "debug, info, warn or error")
         ("log-format", po::value<std::string>()->default_value("text")->value_name("FORMAT"),
          "text: one line per event; json: one JSON object per line")
+        ("metrics-auth", po::value<bool>()->default_value(d.api.metrics_auth)->value_name("BOOL"),
+         "GET /metrics needs the admin token (default: open, as Prometheus scrapers expect)")
         ("access-log", po::value<bool>()->default_value(d.access_log)->value_name("BOOL"),
          "one line per request (method, route, status, duration, bytes, who, request id); "
          "--access-log=false turns it off");
@@ -222,6 +224,7 @@ Config to_config(const po::variables_map& vm) {
     c.log_level = log_level(vm["log-level"].as<std::string>());
     c.log_format = log_format(vm["log-format"].as<std::string>());
     c.access_log = vm["access-log"].as<bool>();
+    c.api.metrics_auth = vm["metrics-auth"].as<bool>();
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
     c.journal.debug_skip_write = vm["debug-skip-journal-write"].as<bool>();
     c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());

@@ -10,6 +10,7 @@
 #include "journal/storage.hpp"
 #include "journal/writer.hpp"
 #include "server/maintenance.hpp"
+#include "server/server_metrics.hpp"
 #include "store/store.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
@@ -23,7 +24,9 @@
 
 #include <charconv>
 #include <csignal>
+#include <filesystem>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -32,6 +35,15 @@ namespace net = boost::asio;
 using net::ip::tcp;
 
 namespace {
+
+// When the snapshot file `name` in `dir` was written (its mtime), in microseconds since the
+// epoch; 0 for none or when it cannot be read.
+std::int64_t snapshot_written_unix_micros(const std::filesystem::path& dir, const std::string& name) {
+    if (name.empty()) return 0;
+    struct stat st {};
+    if (::stat((dir / name).c_str(), &st) != 0) return 0;
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+}
 
 // "127.0.0.1:8000", "[::1]:8000", "localhost:8000".
 std::optional<tcp::endpoint> parse_listen(std::string_view text) {
@@ -128,7 +140,10 @@ int run(const Config& config) {
 
     net::io_context ioc(static_cast<int>(config.threads));
     http::AccessLog access_log(config.access_log);
-    http::Listener listener(ioc, config.threads, router, config.http, access_log);
+    http::RequestMetrics request_metrics(router.routes());
+    http::Listener listener(ioc, config.threads, router, config.http, {access_log, request_metrics});
+    ServerMetrics server_metrics(request_metrics, listener, writer);
+    ctx.write_server_metrics = [&server_metrics](std::string& out) { server_metrics.write(out); };
     const auto bound = listener.listen(*endpoint);
     if (!bound) {
         util::log_error("cannot listen on " + config.listen + ": " + bound.error().message());
@@ -197,9 +212,11 @@ int run(const Config& config) {
     Maintenance maintenance(store, writer, *storage, clock, config.maintenance,
                             {report->snapshot_sequence, report->bytes_replayed});
     maintenance.start();
-    ctx.ready.store(true, std::memory_order_release);
     const double recovery_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start).count();
+    server_metrics.recovered(recovery_ms / 1000, snapshot_written_unix_micros(config.data_dir, report->snapshot_file),
+                             maintenance);
+    ctx.ready.store(true, std::memory_order_release);
     const auto counts = store.task_count_by_status();
     util::log_info("ready: " + std::to_string(store.task_count()) + " tasks (" + std::to_string(counts[0]) +
                    " pending, " + std::to_string(counts[1]) + " running), " +

@@ -278,8 +278,10 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                                            "this Idempotency-Key was used with a different body",
                                            "value_error.idempotency_key.reused"}});
                 auto slot = tasks_.find(seen->second.task);
-                if (slot != tasks_.end())
+                if (slot != tasks_.end()) {
+                    counters_.idempotent_repeats.add();
                     return Committed<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+                }
             }
         }
         Task t;
@@ -329,6 +331,7 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
             if (auto ok = check_log(); !ok) return ok.error();
             std::uint64_t sequence = 0;
             auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, sequence);
+            counters_.lease_expiries.add();
             lock.unlock();
             if (tenant) notify({*tenant});
             return model::make_error(model::Errc::lease_lost, "Task " + model::to_string(id) +
@@ -377,6 +380,7 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
         const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
         if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
             push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
+        counters_.claims.add();
         return Committed<std::optional<Task>>{std::move(changed), sequence};
     }
     return Committed<std::optional<Task>>{};
@@ -455,6 +459,7 @@ Committed<std::size_t> Store::expire_leases() {
             if (auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, out.sequence))
                 pending_again.push_back(*tenant);
             ++out.value;
+            counters_.lease_expiries.add();
         }
     }
     notify(pending_again);

@@ -26,6 +26,7 @@
 #include "journal/change.hpp"
 #include "journal/change_log.hpp"
 #include "journal/snapshot.hpp"
+#include "metrics/sharded.hpp"
 #include "model/agent.hpp"
 #include "model/errc.hpp"
 #include "model/task.hpp"
@@ -117,6 +118,15 @@ public:
 
     std::size_t task_count() const;
     std::array<std::size_t, 4> task_count_by_status() const;
+
+    // Events counted for GET /metrics since this process started (sharded: claims run on every
+    // core without a lock, and must not share a counter's cache line).
+    struct Counters {
+        metrics::ShardedCounter claims;              // claims that won a task
+        metrics::ShardedCounter lease_expiries;      // by the maintenance pass, or at a late PATCH
+        metrics::ShardedCounter idempotent_repeats;  // creates answered with the first task of their key
+    };
+    const Counters& counters() const { return counters_; }
 
     // Releases every running task whose lease ended at or before now: back to pending while
     // attempts remain, else failed ("lease expired"), one record each. Returns how many, and
@@ -268,6 +278,7 @@ private:
     mutable std::atomic<TaskVersion*> retired_{nullptr};
     mutable std::atomic<int> snapshot_holds_{0};
     mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
+    Counters counters_;
     Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by

@@ -26,7 +26,8 @@ using namespace taskd;
 
 // A Listener on 127.0.0.1 with `router`, served by one thread until the fixture ends.
 struct Served {
-    explicit Served(const http::Router& router) : listener(ioc, 1, router, limits, access_log) {
+    explicit Served(const http::Router& router)
+        : metrics(router.routes()), listener(ioc, 1, router, limits, {access_log, metrics}) {
         port = listener.listen({net::ip::make_address("127.0.0.1"), 0}).value().port();
         listener.start();
         thread = std::thread([this] { ioc.run(); });
@@ -40,6 +41,7 @@ struct Served {
     }
     http::Limits limits;
     http::AccessLog access_log{false};
+    http::RequestMetrics metrics;
     net::io_context ioc;
     http::Listener listener;
     unsigned short port = 0;
