@@ -1,9 +1,9 @@
-#include "bench/watchdog.hpp"
+#include "client/watchdog.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 Watchdog::Watchdog(boost::asio::any_io_executor executor, SteadyClock::duration timeout,
                    const std::atomic<bool>& stop_all)
@@ -26,4 +26,4 @@ void Watchdog::stop() {
     timer_.cancel();
 }
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

@@ -20,7 +20,7 @@
 #include <chrono>
 #include <vector>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -71,4 +71,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace taskd::bench
+}  // namespace taskd::client
