@@ -202,10 +202,13 @@ BOOST_FIXTURE_TEST_CASE(a_symlink_swapped_in_during_the_task_fails, AgentFixture
 
 BOOST_FIXTURE_TEST_CASE(concurrency_runs_tasks_at_once, AgentFixture) {
     start_agent({"--concurrency", "3"});
-    fs::create_directories(root / "stack");
+    for (const char* stack : {"stack-a", "stack-b"}) {
+        fs::create_directories(root / stack);
+        BOOST_TEST_REQUIRE(::mkfifo((root / stack / "gate").c_str(), 0600) == 0);
+    }
     docker_mode("block");
-    const auto a = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack").string()}});
-    const auto b = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack").string()}});
+    const auto a = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack-a").string()}});
+    const auto b = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack-b").string()}});
     // Both blocked commands are claimed while neither has finished: two slots at once.
     BOOST_TEST_REQUIRE(agent.wait_for_log("(DOCKER_RELOAD): claimed", std::chrono::seconds{60}, 2));
     std::vector<std::string> files;
@@ -213,8 +216,8 @@ BOOST_FIXTURE_TEST_CASE(concurrency_runs_tasks_at_once, AgentFixture) {
         files.push_back(create("FILE_WRITE", json::object{{"path", (root / ("f" + std::to_string(i))).string()},
                                                           {"content", std::to_string(i)}}));
     for (const auto& id : files) BOOST_TEST(status_of(wait_done(id)) == "completed");  // the third slot
-    BOOST_TEST(release_docker());
-    BOOST_TEST(release_docker());
+    BOOST_TEST(release_docker(root / "stack-a" / "gate"));
+    BOOST_TEST(release_docker(root / "stack-b" / "gate"));
     BOOST_TEST(status_of(wait_done(a)) == "completed");
     BOOST_TEST(status_of(wait_done(b)) == "completed");
     for (int i = 0; i < 20; ++i) BOOST_TEST(read(root / ("f" + std::to_string(i))) == std::to_string(i));

@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <thread>
 
 using namespace taskd::test;
 namespace fs = std::filesystem;
@@ -100,6 +101,36 @@ BOOST_FIXTURE_TEST_CASE(a_task_past_the_shutdown_deadline_is_killed_and_reported
     BOOST_TEST(t.at("result").at("error").as_string().find("cancelled: the agent is shutting down") == 0u);
     const std::string stat = read("/proc/" + read(bin / "pid").substr(0, read(bin / "pid").size() - 1) + "/stat");
     BOOST_TEST((stat.empty() || stat.at(stat.rfind(')') + 2) == 'Z'), "docker still running: " << stat);
+}
+
+BOOST_FIXTURE_TEST_CASE(heartbeats_keep_a_long_task_leased, AgentFixture) {
+    start_agent();
+    fs::create_directories(root / "stack");
+    docker_mode("block");
+    // A 3 s lease: the agent heartbeats every second while the command runs.
+    const auto id = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack").string()}},
+                           R"(,"lease_seconds":3)");
+    BOOST_TEST_REQUIRE(agent.wait_for_log("(DOCKER_RELOAD): claimed"));
+    const auto first = admin.get("/tasks/" + id).json().at("lease_expires_at");
+    // Each heartbeat moves the lease on; wait (bounded) for three of them, which outlast the
+    // lease itself: without heartbeats the task would have gone back to pending.
+    auto lease = first;
+    for (int beats = 0; beats < 3;) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+        json::value now;
+        do {
+            now = admin.get("/tasks/" + id).json();
+            BOOST_TEST_REQUIRE(status_of(now) == "running");
+            BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < until), "no heartbeat in 30 s");
+            std::this_thread::sleep_for(std::chrono::milliseconds{50});  // polling a state, bounded
+        } while (now.at("lease_expires_at") == lease);
+        lease = now.at("lease_expires_at");
+        ++beats;
+    }
+    BOOST_TEST_REQUIRE(release_docker());
+    const auto t = wait_done(id);
+    BOOST_TEST(status_of(t) == "completed");
+    BOOST_TEST(t.at("attempts").as_int64() == 1);  // never lost, never re-queued
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,7 +24,7 @@ echo $$ > "$here/pid"
 case "$(cat "$here/mode" 2>/dev/null)" in
   fail) echo "service app: no such image" >&2; exit 3 ;;
   hang) sleep 100000 & echo $! > "$here/child"; wait ;;
-  block) cat "$here/gate" > /dev/null ;;
+  block) gate="$here/gate"; [ -p gate ] && gate=gate; cat "$gate" > /dev/null ;;
 esac
 echo "Container app-1  Started"
 )SH";
@@ -90,12 +90,12 @@ boost::json::value AgentFixture::wait_done(const std::string& id, std::chrono::s
 
 void AgentFixture::docker_mode(const std::string& mode) { std::ofstream(bin / "mode") << mode; }
 
-bool AgentFixture::release_docker(std::chrono::seconds bound) {
+bool AgentFixture::release_docker(const fs::path& gate, std::chrono::seconds bound) {
     // A FIFO opened for writing without blocking fails with ENXIO until the script has opened
     // it for reading: succeeding is the event that the script is there.
     const auto until = std::chrono::steady_clock::now() + bound;
     for (;;) {
-        const int fd = ::open((bin / "gate").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        const int fd = ::open((gate.empty() ? bin / "gate" : gate).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             ::close(fd);
             return true;

@@ -2,7 +2,7 @@
 //   root/      the agent's --allow-root
 //   outside/   beside it: every test checks that nothing ever lands here
 //   bin/       a fake `docker`, first on the agent's PATH: it records its arguments and working
-//              directory, and fails, hangs or blocks on the FIFO bin/gate as bin/mode says
+//              directory, and fails, hangs or blocks on a FIFO as bin/mode says
 #pragma once
 
 #include "agent_process.hpp"
@@ -37,9 +37,11 @@ struct AgentFixture : ServerFixture {
 
     // The fake docker's behaviour: "" (succeed), "fail", "hang", "block" (until release()).
     void docker_mode(const std::string& mode);
-    // Lets a docker blocked in "block" mode go on: opens bin/gate for writing once the script
+    // Lets a docker blocked in "block" mode go on: opens its gate for writing once the script
     // has it open for reading, and closes it. False if the script is not there within `bound`.
-    bool release_docker(std::chrono::seconds bound = std::chrono::seconds{60});
+    // The gate is bin/gate, or a FIFO named `gate` in the compose directory when there is one
+    // (so that two blocked commands can be released one at a time).
+    bool release_docker(const std::filesystem::path& gate = {}, std::chrono::seconds bound = std::chrono::seconds{60});
     std::string read(const std::filesystem::path& p) const;
     // Every file and directory under outside/.
     std::size_t outside_entries() const;
