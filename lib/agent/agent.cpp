@@ -42,6 +42,7 @@ namespace {
 constexpr auto kToken = net::as_tuple(net::use_awaitable);
 // Heartbeats more often than this would be noise, whatever the lease.
 constexpr auto kMinHeartbeat = std::chrono::milliseconds{100};
+constexpr std::size_t kMaxTaskDepth = 1024;
 // The lease a task has when the server does not say (API.md's default).
 constexpr std::int64_t kDefaultLeaseSeconds = 300;
 
@@ -57,7 +58,12 @@ struct Task {
 // The claimed task in a 200 answer: nullopt for `null`; an error text for anything unusable.
 std::variant<std::nullopt_t, Task, std::string> parse_claim(const std::string& body) {
     boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
+    // The server accepts payloads nested as deep as its --max-json-depth (32 by default); the
+    // task around a payload adds a level. Past this bound the task could be claimed and never
+    // reported, so it is far above any server setting.
+    json::parse_options options;
+    options.max_depth = kMaxTaskDepth;
+    json::value v = json::parse(body, ec, {}, options);
     if (ec) return "not JSON: " + short_body(body);
     if (v.is_null()) return std::nullopt;
     auto* o = v.if_object();

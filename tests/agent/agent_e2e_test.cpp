@@ -223,6 +223,35 @@ BOOST_FIXTURE_TEST_CASE(concurrency_runs_tasks_at_once, AgentFixture) {
     for (int i = 0; i < 20; ++i) BOOST_TEST(read(root / ("f" + std::to_string(i))) == std::to_string(i));
 }
 
+json::value deep_parse(const std::string& text) {
+    json::parse_options options;
+    options.max_depth = 1024;  // HttpResponse::json() stops at Boost's default, 32
+    return json::parse(text, {}, options);
+}
+
+// A server that accepts deeper JSON than its default (--max-json-depth 100).
+struct DeepServer : AgentFixture {
+    DeepServer() : AgentFixture({"--max-json-depth", "100"}) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(the_deepest_payload_the_server_takes_is_done, DeepServer) {
+    start_agent();
+    // The deepest extra field the server accepts in a FILE_WRITE payload: a task nested that deep
+    // must be parsed by the agent, or it would be claimed and never reported.
+    std::string id;
+    for (int depth = 128; depth > 0 && id.empty(); --depth) {
+        const std::string nested = std::string(static_cast<std::size_t>(depth), '[') +
+                                   std::string(static_cast<std::size_t>(depth), ']');
+        auto r = admin.post("/tasks", R"({"tenant_id":")" + tenant + R"(","type":"FILE_WRITE","payload":{"path":")" +
+                                          (root / "deep").string() + R"(","content":"d","extra":)" + nested + "}}");
+        if (r.status == 201) id = std::string(deep_parse(r.body).at("id").as_string());
+    }
+    BOOST_TEST_REQUIRE(!id.empty());
+    BOOST_TEST_REQUIRE(agent.wait_for_log(id + " (FILE_WRITE): reported"), agent.log());
+    BOOST_TEST(deep_parse(admin.get("/tasks/" + id).body).at("status").as_string() == "completed");
+    BOOST_TEST(read(root / "deep") == "d");
+}
+
 BOOST_AUTO_TEST_CASE(flags_are_checked) {
     std::string out;
     BOOST_TEST(AgentProcess::run_to_exit({"--help"}, out) == 0);

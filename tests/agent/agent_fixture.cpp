@@ -31,7 +31,8 @@ echo "Container app-1  Started"
 
 }  // namespace
 
-AgentFixture::AgentFixture() : tree(dir.path() / "tree") {
+AgentFixture::AgentFixture(std::vector<std::string> server_args)
+    : ServerFixture(std::move(server_args)), tree(dir.path() / "tree") {
     root = tree / "root";
     outside = tree / "outside";
     bin = tree / "bin";

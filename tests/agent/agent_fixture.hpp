@@ -18,7 +18,8 @@
 namespace taskd::test {
 
 struct AgentFixture : ServerFixture {
-    AgentFixture();
+    // `server_args` go to taskd.
+    explicit AgentFixture(std::vector<std::string> server_args = {});
 
     std::filesystem::path tree;  // dir.path() / "tree"
     std::filesystem::path root, outside, bin;
