@@ -107,9 +107,10 @@ BOOST_FIXTURE_TEST_CASE(heartbeats_keep_a_long_task_leased, AgentFixture) {
     start_agent();
     fs::create_directories(root / "stack");
     docker_mode("block");
-    // A 3 s lease: the agent heartbeats every second while the command runs.
+    // A 6 s lease: the agent heartbeats every 2 s while the command runs (4 s of slack for a
+    // loaded machine before a missed beat would cost the lease).
     const auto id = create("DOCKER_RELOAD", json::object{{"compose_dir", (root / "stack").string()}},
-                           R"(,"lease_seconds":3)");
+                           R"(,"lease_seconds":6)");
     BOOST_TEST_REQUIRE(agent.wait_for_log("(DOCKER_RELOAD): claimed"));
     const auto first = admin.get("/tasks/" + id).json().at("lease_expires_at");
     // Each heartbeat moves the lease on; wait (bounded) for three of them, which outlast the
