@@ -45,6 +45,8 @@ constexpr auto kMinHeartbeat = std::chrono::milliseconds{100};
 constexpr std::size_t kMaxTaskDepth = 1024;
 // The lease a task has when the server does not say (API.md's default).
 constexpr std::int64_t kDefaultLeaseSeconds = 300;
+// API.md's largest lease; a larger claim from a misbehaving server must not overflow the interval.
+constexpr std::int64_t kMaxLeaseSeconds = 86400;
 
 std::string short_body(const std::string& body) { return body.size() > 300 ? body.substr(0, 300) + "..." : body; }
 
@@ -76,11 +78,19 @@ std::variant<std::nullopt_t, Task, std::string> parse_claim(const std::string& b
     t.type = std::string(type->get_string());
     if (const auto* p = o->if_contains("payload")) t.payload = *p;
     if (const auto* l = o->if_contains("lease_seconds"); l && l->is_int64() && l->get_int64() > 0)
-        t.lease_seconds = l->get_int64();
+        t.lease_seconds = std::min<std::int64_t>(l->get_int64(), kMaxLeaseSeconds);
     return t;
 }
 
 class Agent;
+
+// A task on the pool: done and outcome are touched only on the io thread.
+struct Execution {
+    explicit Execution(net::any_io_executor ex) : timer(ex) {}
+    net::steady_timer timer;
+    bool done = false;
+    std::optional<Outcome<json::object>> outcome;
+};
 
 // One slot: a connection, the buffers it reuses, a timer for its waits.
 struct Slot {
@@ -90,14 +100,7 @@ struct Slot {
     std::string request;
     HttpResponse response;
     bool claiming = false;
-};
-
-// A task on the pool: done and outcome are touched only on the io thread.
-struct Execution {
-    explicit Execution(net::any_io_executor ex) : timer(ex) {}
-    net::steady_timer timer;
-    bool done = false;
-    std::optional<Outcome<json::object>> outcome;
+    std::shared_ptr<Execution> running;  // the task being executed, if any
 };
 
 class Agent {
@@ -123,7 +126,22 @@ public:
         });
         net::co_spawn(ioc_, watchdog_.run(), net::detached);
         running_slots_ = slots_.size();
-        for (auto& s : slots_) net::co_spawn(ioc_, slot(*s), net::detached);
+        for (auto& s : slots_) {
+            // A slot that ended by an exception (none is expected: every failure is a value)
+            // is logged and counted down all the same, so that a shutdown still completes.
+            net::co_spawn(ioc_, slot(*s), [this](std::exception_ptr e) {
+                if (e) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& x) {
+                        util::log_error(std::string("a slot stopped on an exception: ") + x.what());
+                    } catch (...) {
+                        util::log_error("a slot stopped on an exception");
+                    }
+                }
+                if (--running_slots_ == 0) finish();
+            });
+        }
         ioc_.run();
         pool_.join();
         return undelivered_ == 0 ? 0 : 1;
@@ -182,13 +200,13 @@ private:
                                short_body(s.response.body) + "; retrying in " + std::to_string(wait.count()) + "ms");
             co_await pause(s, wait);
         }
-        if (--running_slots_ == 0) finish();
     }
 
     net::awaitable<void> handle(Slot& s, Task task) {
         const std::string who = "task " + task.id + " (" + task.type + ")";
         util::log_info(who + ": claimed");
         auto exec = std::make_shared<Execution>(ioc_.get_executor());
+        s.running = exec;
         net::post(pool_, [this, exec, type = task.type, payload = std::move(task.payload)] {
             auto outcome = executor_.run(type, payload, &cancel_);
             net::post(ioc_, [exec, outcome = std::move(outcome)]() mutable {
@@ -221,6 +239,7 @@ private:
                                short_body(s.response.body));
             }
         }
+        s.running.reset();
         if (!exec->done) {
             util::log_error(who + ": still running at the shutdown deadline; not reported (its lease will expire)");
             ++undelivered_;
@@ -305,6 +324,7 @@ private:
                 for (auto& s : slots_) {
                     s->connection.abort_now();
                     s->timer.cancel();
+                    if (s->running) s->running->timer.cancel();
                 }
             });
         });
