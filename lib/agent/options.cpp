@@ -126,7 +126,11 @@ std::string read_token(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw po::error("cannot read the token file " + path);
     std::string token((std::istreambuf_iterator<char>(in)), {});
+    // Blanks and the final newline an editor adds are not part of the token.
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    std::size_t start = 0;
+    while (start < token.size() && std::isspace(static_cast<unsigned char>(token[start]))) ++start;
+    token.erase(0, start);
     if (token.empty()) throw po::error("the token file " + path + " is empty");
     for (char ch : token)
         if (std::isspace(static_cast<unsigned char>(ch)) || std::iscntrl(static_cast<unsigned char>(ch)))
