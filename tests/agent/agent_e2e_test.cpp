@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -135,10 +136,14 @@ BOOST_FIXTURE_TEST_CASE(docker_failure_and_timeout_fail_the_task, AgentFixture) 
 }
 
 BOOST_FIXTURE_TEST_CASE(unknown_types_fail_with_a_clear_error, AgentFixture) {
-    start_agent();
+    start_agent({"--poll-wait", "60s"});
     const auto t = wait_done(create("provision_server", json::object{{"host", "x"}}));
     BOOST_TEST(status_of(t) == "failed");
     BOOST_TEST(error_of(t) == "unsupported task type \"provision_server\"");
+    // Idle in a 60 s long poll, SIGTERM cuts it: the agent is gone well inside the 30 s bound
+    // (were the poll left to run out, stop() would find it still running and say -1).
+    BOOST_TEST(agent.wait_for_log(": reported"));
+    BOOST_TEST(agent.stop(SIGTERM, std::chrono::seconds{30}) == 0);
 }
 
 BOOST_FIXTURE_TEST_CASE(every_escape_attempt_fails_and_writes_nothing_outside, AgentFixture) {

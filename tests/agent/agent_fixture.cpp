@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
@@ -51,9 +53,13 @@ std::vector<std::string> AgentFixture::agent_args(const std::vector<std::string>
     std::vector<std::string> args{"--server", "http://127.0.0.1:" + std::to_string(server.port()),
                                   "--agent-id", creds.id,
                                   "--token-file", (tree / "token").string(),
-                                  "--allow-root", root.string(),
-                                  "--backoff-max", "500ms",
-                                  "--poll-wait", "5s"};
+                                  "--allow-root", root.string()};
+    // Short retries and polls for tests, unless the test sets its own.
+    for (const auto& [flag, value] : {std::pair{"--backoff-max", "500ms"}, std::pair{"--poll-wait", "5s"}})
+        if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+            args.emplace_back(flag);
+            args.emplace_back(value);
+        }
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
