@@ -79,7 +79,8 @@ Outcome<void> replace_file(int dir_fd, const std::string& name, std::string_view
     // rename() would replace a symlink rather than follow it, which is safe, but an operator who
     // put a link there meant something by it: refuse and leave it.
     struct stat st {};
-    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    const bool exists = ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists) {
         if (S_ISLNK(st.st_mode))
             return fail(quoted(shown) + " is a symbolic link; the agent follows none below --allow-root");
         if (S_ISDIR(st.st_mode)) return fail(quoted(shown) + " is a directory");
@@ -92,6 +93,12 @@ Outcome<void> replace_file(int dir_fd, const std::string& name, std::string_view
         ::unlinkat(dir_fd, temp.c_str(), 0);
         return f;
     };
+    // The file keeps its owner: an agent running as root that rewrote an application's .env as
+    // root:root 0640 would lock the application out of it. (Not root, the agent can only give
+    // files to itself: EPERM leaves the new file its own, which is all it could write anyway.)
+    if (exists && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()) &&
+        ::fchown(fd.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM)
+        return abandon(os_failure("cannot chown the temporary file of", shown, errno));
     // The umask narrowed the mode at create; the task asked for exactly this one.
     if (::fchmod(fd.get(), mode & 0777) != 0) return abandon(os_failure("cannot chmod the temporary file of", shown, errno));
     while (!content.empty()) {

@@ -31,6 +31,7 @@ struct FileContent {
 Outcome<std::optional<FileContent>> read_file_at(int dir_fd, const std::string& name, std::string_view shown);
 
 // Replaces (or creates) `name` in `dir_fd` with `content`, permissions `mode` (umask ignored).
+// A replaced file keeps its owner and group where the agent may set them (as root).
 // An existing symlink or directory at `name` fails the write and is left alone.
 Outcome<void> replace_file(int dir_fd, const std::string& name, std::string_view content, mode_t mode,
                            std::string_view shown);

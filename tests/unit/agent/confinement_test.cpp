@@ -184,6 +184,29 @@ BOOST_AUTO_TEST_CASE(replace_is_atomic_and_sets_the_mode) {
     BOOST_TEST(entries < 100u);
 }
 
+BOOST_AUTO_TEST_CASE(a_replaced_file_keeps_its_owner) {
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("not root: cannot give a file to another user, skipped");
+        return;
+    }
+    Tree t;
+    auto roots = Roots::open({t.root.string()});
+    BOOST_TEST_REQUIRE(roots.has_value());
+    const auto path = (t.root / ".env").string();
+    std::ofstream(path) << "A=1\n";
+    BOOST_TEST_REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    BOOST_TEST(write(*roots, path, "A=2\n").has_value());
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    BOOST_TEST(st.st_uid == 65534u);
+    BOOST_TEST(st.st_gid == 65534u);
+    BOOST_TEST(slurp(path) == "A=2\n");
+    // A new file is the agent's own.
+    BOOST_TEST(write(*roots, (t.root / "new").string(), "n").has_value());
+    BOOST_TEST_REQUIRE(::stat((t.root / "new").c_str(), &st) == 0);
+    BOOST_TEST(st.st_uid == ::geteuid());
+}
+
 BOOST_AUTO_TEST_CASE(read_refuses_what_is_not_a_regular_file) {
     Tree t;
     auto roots = Roots::open({t.root.string()});
