@@ -185,9 +185,13 @@ private:
                 }
                 if (auto* bad = std::get_if<std::string>(&claimed)) {
                     util::log_error("claim answered 200 with " + *bad);
-                } else {
+                } else if (config_.poll_wait.count() > 0) {
                     backoff.reset();
-                    continue;  // null: nothing to do for now; poll again at once
+                    continue;  // null after a long poll: nothing to do for now; poll again at once
+                } else {
+                    // Without a long poll a null comes at once: polling again at once would spin.
+                    co_await pause(s, backoff.next());
+                    continue;
                 }
             }
             if (stopping_) break;

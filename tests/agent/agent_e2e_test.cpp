@@ -146,6 +146,15 @@ BOOST_FIXTURE_TEST_CASE(unknown_types_fail_with_a_clear_error, AgentFixture) {
     BOOST_TEST(agent.stop(SIGTERM, std::chrono::seconds{30}) == 0);
 }
 
+BOOST_FIXTURE_TEST_CASE(without_long_poll_the_agent_still_finds_tasks, AgentFixture) {
+    // --poll-wait 0: every claim answers at once; nulls are followed by a backoff pause, and a
+    // task created meanwhile is still found.
+    start_agent({"--poll-wait", "0", "--backoff-max", "200ms"});
+    const auto t = wait_done(create("FILE_WRITE", json::object{{"path", (root / "p").string()}, {"content", "p"}}));
+    BOOST_TEST(status_of(t) == "completed");
+    BOOST_TEST(read(root / "p") == "p");
+}
+
 BOOST_FIXTURE_TEST_CASE(every_escape_attempt_fails_and_writes_nothing_outside, AgentFixture) {
     start_agent();
     const std::string r = root.string();
