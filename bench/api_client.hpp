@@ -28,7 +28,6 @@ using client::HttpConnection;
 using client::HttpResponse;
 using client::Transport;
 
-
 // The system under test.
 struct Target {
     std::string host = "127.0.0.1";

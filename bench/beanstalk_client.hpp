@@ -22,7 +22,6 @@ namespace taskd::bench {
 using client::ClientSocket;
 using client::Transport;
 
-
 struct BeanstalkReply {
     std::string line;  // without "\r\n": "INSERTED 12", "RESERVED 12 83", "DELETED", "TIMED_OUT"
     std::string data;  // the job body after RESERVED

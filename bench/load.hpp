@@ -41,7 +41,6 @@ namespace taskd::bench {
 using client::SteadyClock;
 using client::Watchdog;
 
-
 enum class FailureKind { none, status, body, io, timeout };
 
 // How one operation ended.
