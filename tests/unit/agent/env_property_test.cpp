@@ -212,6 +212,31 @@ BOOST_AUTO_TEST_CASE(untouched_bytes_stay_and_updates_read_back) {
     BOOST_TEST_MESSAGE("refused " << refused << " of 2000 (a value with both ' and `)");
 }
 
+BOOST_AUTO_TEST_CASE(arbitrary_bytes_never_break_the_rewriter) {
+    // Any file at all (binary, unterminated quotes, stray NULs): no crash, no change without
+    // updates, and a new key only appends.
+    std::mt19937 rng(7);
+    const std::string alphabet = std::string("A=\"'#\\ \t\r\nexport_$`x\xC3\xA9\xFF") + std::string(1, '\0');
+    for (int round = 0; round < 5000; ++round) {
+        std::string file;
+        const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 60)(rng);
+        for (std::size_t i = 0; i < n; ++i) {
+            file += round % 2 ? alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)]
+                              : static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+        }
+        BOOST_TEST_CONTEXT("round " << round) {
+            auto same = rewrite_env(file, {});
+            BOOST_TEST_REQUIRE(same.has_value());
+            BOOST_TEST(same->text == file);
+            auto added = rewrite_env(file, {{"ZZ_NEW_KEY", "v"}});
+            BOOST_TEST_REQUIRE(added.has_value());
+            BOOST_TEST(added->text.starts_with(file));
+            auto updated = rewrite_env(file, {{"A", "new value"}, {"x", ""}});
+            BOOST_TEST(updated.has_value());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_posix_shell_reads_back_every_value) {
     taskd::test::TempDir dir;
     const std::string file = (dir.path() / "env").string();
