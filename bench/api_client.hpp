@@ -9,7 +9,7 @@
 #pragma once
 
 #include "bench/checks.hpp"
-#include "bench/http_connection.hpp"
+#include "client/http_connection.hpp"
 #include "bench/load.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +21,12 @@
 #include <string_view>
 
 namespace taskd::bench {
+
+// The HTTP client lives in lib/client, shared with taskd-agent.
+using client::format_request;
+using client::HttpConnection;
+using client::HttpResponse;
+using client::Transport;
 
 // The system under test.
 struct Target {

@@ -7,7 +7,7 @@
 // reply takes too long. Lives on one io_context thread.
 #pragma once
 
-#include "bench/client_socket.hpp"
+#include "client/client_socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,6 +18,9 @@
 #include <string_view>
 
 namespace taskd::bench {
+
+using client::ClientSocket;
+using client::Transport;
 
 struct BeanstalkReply {
     std::string line;  // without "\r\n": "INSERTED 12", "RESERVED 12 83", "DELETED", "TIMED_OUT"

@@ -20,7 +20,7 @@
 #pragma once
 
 #include "bench/histogram.hpp"
-#include "bench/watchdog.hpp"
+#include "client/watchdog.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +36,10 @@
 #include <string>
 
 namespace taskd::bench {
+
+// The connections' watchdog lives in lib/client, shared with taskd-agent.
+using client::SteadyClock;
+using client::Watchdog;
 
 enum class FailureKind { none, status, body, io, timeout };
 

@@ -2,7 +2,7 @@
 // takes for a right answer, and the text it reads and writes, without a network.
 #include "bench/beanstalk_client.hpp"
 #include "bench/checks.hpp"
-#include "bench/http_connection.hpp"
+#include "client/http_connection.hpp"
 #include "bench/options.hpp"
 #include "bench/report.hpp"
 
@@ -13,6 +13,7 @@
 #include <string>
 
 using namespace taskd::bench;
+using taskd::client::format_request;
 
 namespace {
 

@@ -1,9 +1,9 @@
-#include "bench/client_socket.hpp"
+#include "client/client_socket.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace taskd::bench {
+namespace taskd::client {
 namespace net = boost::asio;
 using boost::system::error_code;
 
@@ -41,4 +41,4 @@ net::awaitable<Transport> ClientSocket::connect() {
     co_return Transport::ok;
 }
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

@@ -1,11 +1,11 @@
-// ClientSocket: what every connection of the load generator shares, whatever its protocol: a
-// TCP socket to one endpoint, opened on first use and again after an error, closed by the
-// Watchdog (through Watched::abort) when an operation takes longer than the run's timeout.
+// ClientSocket: what every client connection (taskd-bench's, taskd-agent's) shares, whatever its
+// protocol: a TCP socket to one endpoint, opened on first use and again after an error, closed by
+// the Watchdog (through Watched::abort) when an operation takes longer than its timeout.
 //
 // Lives on one io_context thread (not thread-safe).
 #pragma once
 
-#include "bench/watchdog.hpp"
+#include "client/watchdog.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 // What went wrong with an exchange, if anything.
 enum class Transport { ok, io_error, timed_out };
@@ -49,4 +49,4 @@ private:
     boost::system::error_code last_error_;
 };
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

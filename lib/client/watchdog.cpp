@@ -1,9 +1,9 @@
-#include "bench/watchdog.hpp"
+#include "client/watchdog.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 Watchdog::Watchdog(boost::asio::any_io_executor executor, SteadyClock::duration timeout,
                    const std::atomic<bool>& stop_all)
@@ -16,8 +16,10 @@ boost::asio::awaitable<void> Watchdog::run() {
         if (stopped_) break;
         const auto now = SteadyClock::now();
         const bool all = stop_all_.load(std::memory_order_relaxed);
-        for (Watched* w : watched_)
-            if (w->busy() && (all || now - w->busy_since() > timeout_)) w->abort_now();
+        for (Watched* w : watched_) {
+            const auto limit = w->timeout() == SteadyClock::duration::zero() ? timeout_ : w->timeout();
+            if (w->busy() && (all || now - w->busy_since() > limit)) w->abort_now();
+        }
     }
 }
 
@@ -26,4 +28,4 @@ void Watchdog::stop() {
     timer_.cancel();
 }
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

@@ -20,7 +20,7 @@
 #include <chrono>
 #include <vector>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -34,6 +34,10 @@ public:
     SteadyClock::time_point busy_since() const { return busy_since_; }
     bool timed_out() const { return timed_out_; }
     void clear_timed_out() { timed_out_ = false; }
+    // A bound of this connection's own instead of the watchdog's (zero: the watchdog's). The
+    // agent's long poll waits up to 60 s by design; its reports should not wait that long.
+    void set_timeout(SteadyClock::duration timeout) { timeout_ = timeout; }
+    SteadyClock::duration timeout() const { return timeout_; }
     // Cancels what is in progress (by closing the socket) and remembers that it was us.
     void abort_now() {
         timed_out_ = true;
@@ -45,6 +49,7 @@ protected:
 
 private:
     SteadyClock::time_point busy_since_{};
+    SteadyClock::duration timeout_{};
     bool timed_out_ = false;
 };
 
@@ -71,4 +76,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

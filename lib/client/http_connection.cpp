@@ -1,4 +1,4 @@
-#include "bench/http_connection.hpp"
+#include "client/http_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -10,7 +10,7 @@
 #include <charconv>
 #include <utility>
 
-namespace taskd::bench {
+namespace taskd::client {
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
@@ -149,4 +149,4 @@ net::awaitable<Transport> HttpConnection::exchange_once(std::string_view request
     co_return Transport::ok;
 }
 
-}  // namespace taskd::bench
+}  // namespace taskd::client

@@ -1,4 +1,4 @@
-// HttpConnection: one keep-alive HTTP/1.1 client connection of the load generator.
+// HttpConnection: one keep-alive HTTP/1.1 client connection (taskd-bench's and taskd-agent's).
 //
 // exchange() writes one request (serialised by the caller, once, into a reused string) and
 // reads its response with Beast's parser. The connection is opened on first use and again after
@@ -12,7 +12,7 @@
 // longer than the run's timeout; exchange() then reports `timed_out`.
 #pragma once
 
-#include "bench/client_socket.hpp"
+#include "client/client_socket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-namespace taskd::bench {
+namespace taskd::client {
 
 struct HttpResponse {
     unsigned status = 0;
@@ -50,4 +50,4 @@ private:
 void format_request(std::string& out, std::string_view method, std::string_view target, std::string_view host,
                     std::string_view token, std::string_view body);
 
-}  // namespace taskd::bench
+}  // namespace taskd::client
