@@ -1,6 +1,7 @@
 #include "agent/options.hpp"
 
 #include "model/uuid.hpp"
+#include "server/options.hpp"
 
 #include <boost/program_options.hpp>
 #include <boost/url/parse.hpp>
@@ -11,13 +12,6 @@
 #include <optional>
 #include <sstream>
 #include <string_view>
-
-// taskd's reader of durations ("500ms", "10s", "5m", "2h", "7d"; a bare number is seconds),
-// defined in server/options.cpp, so that both binaries read a duration the same way.
-// TODO(lead): declare it in server/options.hpp (server code is not ours to change here).
-namespace taskd::server {
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-}
 
 namespace taskd::agent {
 namespace po = boost::program_options;
