@@ -2,11 +2,11 @@
 
 #include "model/uuid.hpp"
 #include "server/options.hpp"
+#include "util/program_options.hpp"
 
 #include <boost/program_options.hpp>
 #include <boost/url/parse.hpp>
 
-#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -193,25 +193,7 @@ ParsedOptions parse_options(int argc, const char* const argv[]) {
             out.output = std::string("taskd-agent ") + TASKD_VERSION + "\n";
             return out;
         }
-        po::store(po::parse_environment(desc,
-                                        [&desc](const std::string& env) -> std::string {
-                                            if (!env.starts_with("TASKD_AGENT_")) return {};
-                                            const char* value = std::getenv(env.c_str());
-                                            if (!value || !*value) return {};  // set but empty: unset
-                                            std::string name = env.substr(12);
-                                            for (char& ch : name)
-                                                ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
-                                            if (name == "help" || name == "version") return {};
-                                            return desc.find_nothrow(name, false) ? name : std::string{};
-                                        }),
-                  vm);
-        if (vm.count("config")) {
-            const auto path = vm["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) throw po::error("cannot read config file " + path);
-            po::store(po::parse_config_file(file, desc), vm);
-        }
-        po::notify(vm);
+        util::store_environment_and_config(desc, "TASKD_AGENT_", vm);
         out.config = to_config(vm);
         out.run = true;
     } catch (const std::exception& e) {

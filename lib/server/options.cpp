@@ -1,12 +1,12 @@
 #include "server/options.hpp"
 
+#include "util/program_options.hpp"
+
 #include <boost/program_options.hpp>
 
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <cstdint>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -268,26 +268,7 @@ ParsedOptions parse_options(int argc, const char* const argv[]) {
             out.output = std::string("taskd ") + TASKD_VERSION + "\n";
             return out;
         }
-        po::store(po::parse_environment(desc,
-                                        [&desc](const std::string& env) -> std::string {
-                                            if (!env.starts_with("TASKD_")) return {};
-                                            // Set but empty means unset: an empty value must
-                                            // not switch a flag such as admin auth off.
-                                            const char* value = std::getenv(env.c_str());
-                                            if (!value || !*value) return {};
-                                            std::string name = env.substr(6);
-                                            for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
-                                            if (name == "help" || name == "version") return {};
-                                            return desc.find_nothrow(name, false) ? name : std::string{};
-                                        }),
-                  vm);
-        if (vm.count("config")) {
-            const auto path = vm["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) throw po::error("cannot read config file " + path);
-            po::store(po::parse_config_file(file, desc), vm);
-        }
-        po::notify(vm);
+        util::store_environment_and_config(desc, "TASKD_", vm);
         out.config = to_config(vm);
         if (const char* token = std::getenv("TASKD_ADMIN_TOKEN")) out.config.admin_token_env = token;
         out.run = true;
