@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The man pages against the binaries: every option `taskd --help` declares is in doc/man/taskd.1,
-# and every option taskd.1 names is one `taskd --help` declares; the same for taskd-agent where
-# it is built. Where groff is installed, both pages also render without a warning.
+# The man pages against the binaries: every option `taskd --help` declares has an entry in
+# doc/man/taskd.1, and every option taskd.1 has an entry for is one `taskd --help` declares; the
+# same for taskd-agent where it is built. Where groff is installed, both pages also render
+# without a warning.
 # Usage: man_pages.sh SOURCE_DIR TASKD_BINARY [TASKD_AGENT_BINARY]
 set -euo pipefail
 src=$1
@@ -12,8 +13,10 @@ fail=0
 # Options as --help declares them: the first column of program_options' listing
 # ("  --listen HOST:PORT (=...)", "  -h [ --help ]").
 declared() { "$1" --help | sed -nE 's/^  (-[a-zA-Z] \[ )?--([a-z0-9][a-z0-9-]*).*/--\2/p' | sort -u; }
-# Options as the page names them: roff's \- is a dash; drop the comment lines.
-named() { grep -v '^\.\\"' "$1" | sed 's/\\-/-/g' | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u; }
+# Options as the page documents them: the tag line after each .TP (an option mentioned only in
+# prose, or another program's, such as docker compose's, does not count); roff's \- is a dash.
+named() { awk 'prev ~ /^\.TP/ { print } { prev = $0 }' "$1" | sed 's/\\-/-/g' |
+            grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u; }
 
 check() {
   local name=$1 binary=$2 page=$3
