@@ -7,6 +7,8 @@
 #     -v ./admin.token:/run/secrets/taskd_admin_token:ro \
 #     -e TASKD_ADMIN_TOKEN_FILE=/run/secrets/taskd_admin_token localhost/taskd
 #
+# The token file must be the image user's (uid 10001) and private: chown 10001 admin.token &&
+# chmod 600 admin.token (taskd refuses a token file others may read).
 # Without TASKD_ADMIN_TOKEN_FILE or TASKD_ADMIN_TOKEN, taskd generates the token on first start
 # into the volume (/var/lib/taskd/admin.token). Every flag is also a TASKD_* variable.
 # Plain HTTP on 0.0.0.0 inside the container: put it behind TLS or a private network.

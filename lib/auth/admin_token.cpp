@@ -3,6 +3,9 @@
 #include "auth/token.hpp"
 #include "util/file.hpp"
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -16,7 +19,20 @@ std::string trimmed(std::string s) {
     return s.substr(first, last - first + 1);
 }
 
+// A token that others on the machine can read is everyone's token: the file must be readable
+// by its owner alone (0600 or 0400), as ssh insists for private keys.
+boost::system::result<void, AdminTokenError> check_private(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return AdminTokenError{"cannot read admin token file " + path.string()};
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return {};
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return AdminTokenError{"admin token file " + path.string() + " is open to group or others (mode " + mode +
+                           "); make it private: chmod 600 " + path.string()};
+}
+
 boost::system::result<std::string, AdminTokenError> read_token(const std::filesystem::path& path) {
+    if (auto ok = check_private(path); !ok) return ok.error();
     std::ifstream in(path, std::ios::binary);
     if (!in) return AdminTokenError{"cannot read admin token file " + path.string()};
     std::ostringstream text;

@@ -2,7 +2,8 @@
 //
 // Where it comes from, in order: --admin-token-file, then TASKD_ADMIN_TOKEN, then
 // <data-dir>/admin.token; if that file does not exist a new token is generated and written
-// there (mode 0600, atomically), so a restart keeps the same token.
+// there (mode 0600, atomically), so a restart keeps the same token. A token file that group or
+// others may read or write is refused (the start fails with one line saying so).
 #pragma once
 
 #include <boost/system/result.hpp>

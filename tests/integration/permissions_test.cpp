@@ -6,7 +6,10 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+
 #include <array>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <string>
@@ -417,6 +420,29 @@ BOOST_AUTO_TEST_CASE(deleting_an_agent_revokes_its_token_and_releases_its_runnin
         BOOST_TEST(t.at("attempts").as_int64() == 2);
         BOOST_TEST(text_of(t.at("agent_id")) == heir.id);
     }
+}
+
+// A token file that others on the machine may read is refused at start, with one line saying
+// how to fix it; the same file made private is taken.
+BOOST_AUTO_TEST_CASE(an_admin_token_file_readable_by_others_stops_the_start) {
+    TempDir dir;
+    const auto token = dir.path() / "admin.token";
+    std::ofstream(token) << "a-token-of-more-than-16-characters\n";
+    std::filesystem::permissions(token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                            std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+    std::string out;
+    const int status = ServerProcess::run_to_exit(
+        {"--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string(), "--admin-token-file", token.string()},
+        &out);
+    BOOST_TEST(status == 2, out);
+    BOOST_TEST(out.find("chmod 600 " + token.string()) != std::string::npos, out);
+
+    std::filesystem::permissions(token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    ServerProcess server;
+    server.start(dir.path() / "data", {"--admin-token-file", token.string()});
+    HttpClient admin(server.port());
+    admin.set_token("a-token-of-more-than-16-characters");
+    BOOST_TEST(admin.get("/tasks").status == 200u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

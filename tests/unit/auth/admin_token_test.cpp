@@ -18,7 +18,11 @@ using taskd::auth::load_admin_token;
 
 const std::string kGood = "0123456789abcdef-long-enough";
 
-void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+// A token file as an operator makes one: readable by its owner alone.
+void write(const fs::path& p, const std::string& text) {
+    std::ofstream(p, std::ios::binary) << text;
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+}
 
 std::string read(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -113,6 +117,29 @@ BOOST_AUTO_TEST_CASE(unreadable_sources_are_refused) {
     const auto no_dir = load_admin_token("", "", dir.path() / "not-created");
     BOOST_TEST_REQUIRE(no_dir.has_error());
     BOOST_TEST(no_dir.error().message.find("admin.token") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_file_open_to_group_or_others_is_refused) {
+    const taskd::test::TempDir dir;
+    const auto file = dir.path() / "token";
+    write(file, kGood);
+    for (const auto extra : {fs::perms::group_read, fs::perms::others_read, fs::perms::group_write,
+                             fs::perms::others_write}) {
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | extra);
+        const auto t = load_admin_token(file.string(), "", dir.path() / "data");
+        BOOST_TEST_REQUIRE(!t.has_value());
+        BOOST_TEST(t.error().message.find("chmod 600 " + file.string()) != std::string::npos, t.error().message);
+    }
+    fs::permissions(file, fs::perms::owner_read);  // 0400 is private too
+    BOOST_TEST(load_admin_token(file.string(), "", dir.path() / "data").has_value());
+    // The data directory's own admin.token likewise.
+    fs::create_directories(dir.path() / "data");
+    write(dir.path() / "data" / "admin.token", kGood);
+    fs::permissions(dir.path() / "data" / "admin.token", fs::perms::owner_read | fs::perms::owner_write |
+                                                             fs::perms::group_read | fs::perms::others_read);
+    const auto t = load_admin_token("", "", dir.path() / "data");
+    BOOST_TEST_REQUIRE(!t.has_value());
+    BOOST_TEST(t.error().message.find("mode 0644") != std::string::npos, t.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
