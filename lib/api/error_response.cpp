@@ -17,6 +17,7 @@ unsigned http_status(model::Errc code) {
         case Errc::lease_lost: return 409;
         case Errc::journal_failed:
         case Errc::unavailable: return 503;
+        case Errc::too_many: return 429;
     }
     return 500;
 }

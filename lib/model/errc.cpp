@@ -18,6 +18,7 @@ public:
             case Errc::lease_lost: return "lease lost";
             case Errc::journal_failed: return "journal failed";
             case Errc::unavailable: return "unavailable";
+            case Errc::too_many: return "too many";
         }
         return "unknown taskd error";
     }

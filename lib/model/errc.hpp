@@ -24,6 +24,7 @@ enum class Errc {
     lease_lost,         // an agent acts on a task it does not hold now (409)
     journal_failed,     // the change could not be made durable (503, sticky)
     unavailable,        // temporarily unable to serve (503)
+    too_many,           // a per-client bound is reached: --max-pending-per-tenant (429)
 };
 
 const boost::system::error_category& errc_category() noexcept;

@@ -7,6 +7,7 @@
 #include "journal/recovery.hpp"
 #include "journal/writer.hpp"
 #include "server/maintenance.hpp"
+#include "store/store.hpp"
 #include "util/log.hpp"
 
 #include <chrono>
@@ -24,6 +25,11 @@ struct Config {
     unsigned threads = 0;  // 0: one per core
     http::Limits http;
     api::ApiConfig api;
+    // What the API can make the store hold. A task costs about 830 bytes of memory today
+    // (issue 21), so 5,000,000 is about 4 GB: past it a node would be swapping or killed, and a
+    // 503 says why instead. One tenant's backlog is bounded well below that, so that it cannot
+    // take the whole node from the others.
+    store::Store::Limits store{.max_tasks = 5'000'000, .max_pending_per_tenant = 1'000'000};
     // How long in-flight requests may take to finish after SIGTERM before the process exits.
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{10}};
     util::LogLevel log_level = util::LogLevel::info;

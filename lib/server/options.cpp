@@ -93,6 +93,12 @@ po::options_description describe(const Config& d) {
              ->value_name("N"), "open connections at once; more are answered 503 and closed")
         ("max-waiters", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.api.max_waiters))
              ->value_name("N"), "long polls (GET /tasks/next?wait=) waiting at once; more are answered 503")
+        ("max-tasks", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.store.max_tasks))
+             ->value_name("N"), "tasks held at once, finished ones included; a create past it is answered 503 "
+                                "(0: no limit)")
+        ("max-pending-per-tenant", po::value<std::int64_t>()
+             ->default_value(static_cast<std::int64_t>(d.store.max_pending_per_tenant))->value_name("N"),
+         "pending tasks of one tenant; a create past it is answered 429 (0: no limit)")
         ("header-timeout", duration_value(d.http.header_timeout)->value_name("DURATION"),
          "time to receive a request's header once it has begun")
         ("body-timeout", duration_value(d.http.body_timeout)->value_name("DURATION"),
@@ -216,6 +222,8 @@ Config to_config(const po::variables_map& vm) {
     c.api.max_json_depth = static_cast<std::size_t>(in_range(vm, "max-json-depth", 1, 1000));
     c.http.max_connections = static_cast<std::size_t>(in_range(vm, "max-connections", 1, 1'000'000));
     c.api.max_waiters = static_cast<std::size_t>(in_range(vm, "max-waiters", 0, 1'000'000));
+    c.store.max_tasks = static_cast<std::size_t>(in_range(vm, "max-tasks", 0, 1ll << 40));
+    c.store.max_pending_per_tenant = static_cast<std::size_t>(in_range(vm, "max-pending-per-tenant", 0, 1ll << 40));
     c.http.header_timeout = positive_duration(vm, "header-timeout");
     c.http.body_timeout = positive_duration(vm, "body-timeout");
     c.http.idle_timeout = positive_duration(vm, "idle-timeout");

@@ -136,6 +136,7 @@ int run(const Config& config) {
     api::ApiContext ctx{store, writer, auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
     store.set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
+    store.set_limits(config.store);
     const http::Router router = api::make_router(ctx);
 
     net::io_context ioc(static_cast<int>(config.threads));

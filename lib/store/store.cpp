@@ -284,6 +284,20 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                 }
             }
         }
+        if (limits_.max_tasks != 0 && tasks_.size() >= limits_.max_tasks)
+            return model::make_error(model::Errc::unavailable,
+                                     "taskd holds " + std::to_string(tasks_.size()) +
+                                         " tasks, its limit (--max-tasks); finished tasks are dropped after --retain");
+        if (limits_.max_pending_per_tenant != 0) {
+            const auto tenant = by_tenant_.find(input.tenant_id);
+            const std::size_t pending =
+                tenant == by_tenant_.end() ? 0 : tenant->second->by_status[slot_of(Status::pending)].size();
+            if (pending >= limits_.max_pending_per_tenant)
+                return model::make_error(model::Errc::too_many,
+                                         "tenant " + model::to_string(input.tenant_id) + " has " +
+                                             std::to_string(pending) +
+                                             " pending tasks, its limit (--max-pending-per-tenant)");
+        }
         Task t;
         t.id = model::random_uuid();
         t.tenant_id = input.tenant_id;

@@ -119,6 +119,15 @@ public:
     std::size_t task_count() const;
     std::array<std::size_t, 4> task_count_by_status() const;
 
+    // Bounds on what the API can make the store hold (0: none). At --max-tasks a create is
+    // refused with `unavailable` (503), at --max-pending-per-tenant with `too_many` (429); an
+    // idempotent repeat is still answered. Set before serving.
+    struct Limits {
+        std::size_t max_tasks = 0;
+        std::size_t max_pending_per_tenant = 0;
+    };
+    void set_limits(Limits limits) { limits_ = limits; }
+
     // Events counted for GET /metrics since this process started (sharded: claims run on every
     // core without a lock, and must not share a counter's cache line).
     struct Counters {
@@ -279,6 +288,7 @@ private:
     mutable std::atomic<int> snapshot_holds_{0};
     mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
     Counters counters_;
+    Limits limits_;
     Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by

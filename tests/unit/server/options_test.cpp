@@ -194,6 +194,8 @@ BOOST_AUTO_TEST_CASE(bad_values_exit_2_with_one_line) {
         {"--log-level", "loud"},
         {"--log-level", "INFO"},
         {"--log-format", "xml"},
+        {"--max-tasks", "-1"},
+        {"--max-pending-per-tenant", "many"},
         {"--access-log", "maybe"},
         {"--listen"},
         {"--config", "/nonexistent/taskd.conf"},
