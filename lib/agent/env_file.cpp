@@ -135,7 +135,9 @@ Outcome<EnvUpdateResult> rewrite_env(std::string_view original,
     std::vector<std::pair<std::string, std::string>> wanted;
     for (const auto& [key, value] : updates) {
         if (!is_env_key(key)) return fail("invalid key \"" + key + "\": a key must match [A-Za-z_][A-Za-z0-9_]*");
-        auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == key; });
+        // Compared through a named reference: clang 15 cannot capture a structured binding.
+        const std::string& name = key;
+        auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
         if (it == wanted.end()) wanted.emplace_back(key, value);
         else it->second = value;
     }
