@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         rest.remove_prefix(at + 4);
     }
 
-    fuzz::MemoryStorage original;
+    test::MemoryStorage original;
     std::size_t i = 0;
     if (with_snapshot && i < parts.size()) {
         const std::string_view snap = parts[i++];
@@ -64,10 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     for (const bool read_only : {true, false}) {
-        fuzz::MemoryStorage storage(original);
+        test::MemoryStorage storage(original);
         (void)fuzz::recover_into_store(storage, journal::RecoverMode::strict, read_only);
     }
-    fuzz::MemoryStorage storage(original);
+    test::MemoryStorage storage(original);
     const auto first = fuzz::recover_into_store(storage, journal::RecoverMode::truncate_corrupt, false);
     if (first) {
         const auto second = fuzz::recover_into_store(storage, journal::RecoverMode::strict, true);

@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace taskd;
     for (const auto mode : {journal::RecoverMode::strict, journal::RecoverMode::truncate_corrupt}) {
         for (const bool read_only : {true, false}) {
-            fuzz::MemoryStorage storage;
+            test::MemoryStorage storage;
             storage.put(journal::snapshot_name(1), std::string(reinterpret_cast<const char*>(data), size));
             fuzz::recover_into_store(storage, mode, read_only);
         }

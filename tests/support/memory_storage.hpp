@@ -1,6 +1,7 @@
-// MemoryStorage for the fuzz targets: a data directory in memory (name -> bytes). A copy of
-// tests/unit/journal/journal_support.hpp's, which cannot be included without Boost.Test.
-// FileContents unmaps what it holds, so read() copies the file into an anonymous mapping.
+// MemoryStorage: a data directory in memory (name -> bytes), LevelDB's StringDest manner, for
+// the journal tests and the fuzz targets (so it needs nothing of Boost.Test). FileContents
+// unmaps what it holds, so read() copies the file into an anonymous mapping. Thread-safe (the
+// writer thread appends).
 #pragma once
 
 #include "journal/storage.hpp"
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace taskd::fuzz {
+namespace taskd::test {
 
 class MemoryStorage final : public journal::Storage {
 public:
@@ -132,5 +133,4 @@ private:
     Files files_;
 };
 
-
-}  // namespace taskd::fuzz
+}  // namespace taskd::test
