@@ -14,6 +14,7 @@
 #include "auth/token.hpp"
 #include "http/limits.hpp"
 #include "http/request_parser.hpp"
+#include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "journal/change_log.hpp"
 #include "model/time.hpp"
@@ -22,9 +23,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/url/grammar/charset.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/rfc/pchars.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -46,28 +44,6 @@ constexpr std::string_view kTenant = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 [[noreturn]] void finding(const char* what, const http::Request& r, unsigned status) {
     std::fprintf(stderr, "http_request_fuzz: %s: %u for %s\n", what, status, r.target.c_str());
     std::abort();
-}
-
-// A copy of connection.cpp's decode_target() (file-local there; its structure stays as it is):
-// the path and query the handlers see.
-bool decode_target(http::Request& out) {
-    out.query.clear();
-    out.path_params.clear();
-    out.path.clear();
-    static constexpr auto kPlainPathChars = boost::urls::pchars + '/';
-    const std::string_view target = out.target;
-    if (target.starts_with('/') &&
-        boost::urls::grammar::find_if_not(target.data(), target.data() + target.size(), kPlainPathChars) ==
-            target.data() + target.size()) {
-        out.path.assign(target);
-        return true;
-    }
-    auto url = target.starts_with('/') ? boost::urls::parse_origin_form(target) : boost::urls::parse_absolute_uri(target);
-    if (!url) return false;
-    url->encoded_path().decode({}, boost::urls::string_token::append_to(out.path));
-    for (auto param : url->params(boost::urls::encoding_opts{true, false, false}))
-        out.query.emplace_back(std::string(param.key), std::string(param.value));
-    return true;
 }
 
 struct World {
@@ -108,7 +84,7 @@ bool serve_one(World& w, std::string_view& input) {
         if (ec || !parser.is_done()) return false;
     }
     if (parser.has_transfer_encoding() && !parser.chunked()) return false;
-    if (!decode_target(request)) return false;
+    if (!http::decode_target(request)) return false;
 
     http::Router::Match match = w.router.match(request.method, request.path);
     if (!match.handler) {
