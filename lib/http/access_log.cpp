@@ -1,9 +1,9 @@
 #include "http/access_log.hpp"
 
+#include "metrics/sharded.hpp"
 #include "util/json_text.hpp"
 #include "util/log.hpp"
 
-#include <atomic>
 #include <charconv>
 #include <random>
 #include <unistd.h>
@@ -57,11 +57,7 @@ AccessLog::~AccessLog() {
     flush();
 }
 
-AccessLog::Shard& AccessLog::my_shard() {
-    static std::atomic<std::size_t> next_thread{0};
-    thread_local const std::size_t thread_index = next_thread.fetch_add(1, std::memory_order_relaxed);
-    return shards_[thread_index % shards_.size()];
-}
+AccessLog::Shard& AccessLog::my_shard() { return shards_[metrics::thread_shard()]; }
 
 void AccessLog::record(const Entry& e) {
     if (!enabled_) return;

@@ -3,7 +3,7 @@
 // or, with --log-format json, the same as one JSON object per line. It names the route's
 // pattern, never the target: no task id, no query, and never a token, a payload or a result.
 //
-// Cost: a line is formatted into a buffer of one of a few shards (a thread sticks to one) and
+// Cost: a line is formatted into the buffer of this thread's shard (metrics/sharded) and
 // written with the shard's other lines once it holds 16 KiB, or by the flusher thread every
 // 200 ms, so a request pays no write(2) of its own (a syscall costs about 1.3 µs on the
 // benchmark VMs, a tenth of a GET). So lines reach stderr up to 200 ms late, and not
@@ -13,6 +13,7 @@
 #pragma once
 
 #include "http/message.hpp"
+#include "metrics/sharded.hpp"
 
 #include <array>
 #include <chrono>
@@ -55,7 +56,7 @@ private:
     void write_out(std::string& lines);
 
     const bool enabled_;
-    std::array<Shard, 8> shards_;
+    std::array<Shard, metrics::kShards> shards_;  // by metrics::thread_shard()
     std::mutex write_mutex_;  // whole buffers, so that lines of two shards never interleave
     std::mutex stop_mutex_;
     std::condition_variable stop_changed_;
