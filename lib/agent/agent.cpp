@@ -235,8 +235,11 @@ private:
             std::string why;
             if (!co_await exchange(s, "PATCH", path, R"({"status":"running"})", config_.request_timeout, why)) {
                 util::log_warn(who + ": heartbeat not answered (" + why + ")");
-            } else if (s.response.status == 409) {
-                util::log_warn(who + ": heartbeat answered 409, the lease is lost: " + short_body(s.response.body));
+            } else if (s.response.status == 409 || s.response.status == 404) {
+                // 404: the task is no longer ours (re-queued, or taken by another agent), and
+                // the server does not tell an agent more about a task it does not hold.
+                util::log_warn(who + ": heartbeat answered " + std::to_string(s.response.status) +
+                               ", the lease is lost: " + short_body(s.response.body));
                 lease_lost = true;
             } else if (s.response.status != 200) {
                 util::log_warn(who + ": heartbeat answered " + std::to_string(s.response.status) + " " +
@@ -275,9 +278,9 @@ private:
                     util::log_info(who + ": reported");
                     co_return;
                 }
-                if (status == 409) {
-                    util::log_warn(who + ": report answered 409, the lease is lost (the task is no longer ours): " +
-                                   short_body(s.response.body));
+                if (status == 409 || status == 404) {
+                    util::log_warn(who + ": report answered " + std::to_string(status) +
+                                   ", the lease is lost (the task is no longer ours): " + short_body(s.response.body));
                     co_return;
                 }
                 if (status == 413) {

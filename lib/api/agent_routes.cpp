@@ -77,6 +77,7 @@ net::awaitable<HandlerResult> delete_agent(ApiContext& ctx, Request& r) {
     if (!id) co_return id.error();
     auto deleted = ctx.store.delete_agent(*id);
     if (!deleted) co_return deleted.error();
+    ctx.waiters.wake_agent(*id);  // its waiting long polls answer 401 now, not at their deadline
     if (auto ok = co_await durable(ctx, deleted->sequence); !ok) co_return ok.error();
     co_return json_response(204, {});
 }

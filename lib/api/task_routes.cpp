@@ -230,7 +230,7 @@ net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
     const auto deadline = std::chrono::steady_clock::now() + *wait;
     const auto executor = co_await net::this_coro::executor;
     for (;;) {
-        auto waiter = ctx.waiters.add(executor, agent.tenant_id);
+        auto waiter = ctx.waiters.add(executor, agent.id, agent.tenant_id);
         if (!waiter) {
             if (ctx.waiters.stopping()) co_return claim_answer(std::nullopt);
             Response busy = http::json_error(503, "Too many long polls are waiting (--max-waiters); retry shortly");

@@ -20,11 +20,11 @@ bool Waiters::woken(const std::shared_ptr<Waiter>& waiter) const {
     return !waiter->registered;
 }
 
-std::shared_ptr<Waiters::Waiter> Waiters::add(const boost::asio::any_io_executor& executor,
-                                     const std::optional<model::Uuid>& tenant) {
+std::shared_ptr<Waiters::Waiter> Waiters::add(const boost::asio::any_io_executor& executor, const model::Uuid& agent,
+                                              const std::optional<model::Uuid>& tenant) {
     std::lock_guard lock(mutex_);
     if (stopping() || count_ >= max_waiters_) return nullptr;
-    auto waiter = std::make_shared<Waiter>(executor, tenant);
+    auto waiter = std::make_shared<Waiter>(executor, agent, tenant);
     waiter->order = next_order_++;
     List& list = list_of(tenant);
     waiter->position = list.insert(list.end(), waiter);
@@ -66,6 +66,31 @@ void Waiters::notify(const model::Uuid& tenant) {
     if (util::log_enabled(util::LogLevel::debug))
         util::log_debug("long poll woken for a task of tenant " + model::to_string(tenant));
     wake(chosen);
+}
+
+void Waiters::wake_agent(const model::Uuid& agent) {
+    std::vector<std::shared_ptr<Waiter>> woken;
+    {
+        std::lock_guard lock(mutex_);
+        const auto take_from = [&](List& list) {
+            for (auto it = list.begin(); it != list.end();) {
+                if ((*it)->agent == agent) {
+                    (*it)->registered = false;
+                    woken.push_back(std::move(*it));
+                    it = list.erase(it);
+                    --count_;
+                } else {
+                    ++it;
+                }
+            }
+        };
+        for (auto it = by_tenant_.begin(); it != by_tenant_.end();) {
+            take_from(it->second);
+            it = it->second.empty() ? by_tenant_.erase(it) : std::next(it);
+        }
+        take_from(shared_);
+    }
+    for (auto& w : woken) wake(w);
 }
 
 void Waiters::stop() {

@@ -31,10 +31,12 @@ namespace taskd::api {
 class Waiters {
 public:
     struct Waiter {
-        Waiter(boost::asio::any_io_executor executor, std::optional<model::Uuid> for_tenant)
-            : timer(std::move(executor)), tenant(for_tenant) {}
+        Waiter(boost::asio::any_io_executor executor, const model::Uuid& for_agent,
+               std::optional<model::Uuid> for_tenant)
+            : timer(std::move(executor)), agent(for_agent), tenant(for_tenant) {}
         boost::asio::steady_timer timer;            // touched only on its own executor
-        const std::optional<model::Uuid> tenant;    // nullopt: a shared agent
+        const model::Uuid agent;                    // whose long poll this is
+        const std::optional<model::Uuid> tenant;    // the agent's tenant; nullopt: a shared agent
         std::uint64_t order = 0;                    // registration order, for fairness
         std::optional<model::Uuid> woken_for;       // set by notify(), under the registry's lock
         bool registered = false;
@@ -43,9 +45,10 @@ public:
 
     explicit Waiters(std::size_t max_waiters) : max_waiters_(max_waiters) {}
 
-    // A new waiter for an agent of `tenant` (nullopt: shared); nullptr when max_waiters are
+    // A new waiter for `agent`, of `tenant` (nullopt: shared); nullptr when max_waiters are
     // already waiting or the server is stopping.
-    std::shared_ptr<Waiter> add(const boost::asio::any_io_executor& executor, const std::optional<model::Uuid>& tenant);
+    std::shared_ptr<Waiter> add(const boost::asio::any_io_executor& executor, const model::Uuid& agent,
+                                const std::optional<model::Uuid>& tenant);
     // Unregisters the waiter if it still is; returns the tenant it was woken for, if it was.
     std::optional<model::Uuid> remove(const std::shared_ptr<Waiter>& waiter);
     // True once notify() or stop() has picked this waiter. Checked on the waiter's strand just
@@ -53,6 +56,10 @@ public:
     bool woken(const std::shared_ptr<Waiter>& waiter) const;
     // Wakes the longest waiting waiter that may claim a task of `tenant`, if any.
     void notify(const model::Uuid& tenant);
+    // Wakes every waiter of `agent`, with no task to pass on: once the agent is deleted, its
+    // long polls find its token dead and answer 401 at once instead of at their deadline.
+    // Scans every waiter (at most max_waiters): deleting an agent is rare.
+    void wake_agent(const model::Uuid& agent);
     // Wakes every waiter and refuses new ones: at shutdown, long polls answer null.
     void stop();
     bool stopping() const { return stopping_.load(std::memory_order_acquire); }

@@ -27,9 +27,4 @@ struct Agent {
     std::optional<Timestamp> last_seen_at;
 };
 
-// True when `agent` may claim or act on tasks of `tenant`.
-inline bool in_scope(const Agent& agent, const Uuid& tenant) {
-    return !agent.tenant_id || *agent.tenant_id == tenant;
-}
-
 }  // namespace taskd::model

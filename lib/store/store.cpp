@@ -334,7 +334,9 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
     {
         Exclusive lock = lock_exclusive();
         auto it = tasks_.find(id);
-        if (it == tasks_.end() || (agent && !model::in_scope(*agent, it->second->task().tenant_id)))
+        // An agent may change only a task it holds or held last (GET's rule): any other task,
+        // of its tenant or another, is missing to it, so that a PATCH cannot probe which ids exist.
+        if (it == tasks_.end() || (agent && it->second->task().agent_id != agent->id))
             return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
         TaskSlot* slot = it->second.get();
         const auto now = clock_.now();

@@ -99,9 +99,10 @@ public:
     std::optional<model::Task> find_task(const Uuid& id) const;
 
     // PATCH per the transition table. not_found when there is no such task; an agent's request
-    // for a task outside its scope (another tenant's) is not_found too, so that existence does
-    // not leak. conflict / lease_lost when the table refuses; an agent whose lease has run out
-    // gets lease_lost, and the task is released at once.
+    // for a task whose agent_id is not that agent (another tenant's, or one it never held or no
+    // longer holds) is not_found too, so that existence does not leak. conflict / lease_lost when
+    // the table refuses; an agent whose lease has run out gets lease_lost, and the task is
+    // released at once.
     model::Result<Committed<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
                                                      const std::optional<model::Agent>& agent);
 

@@ -491,12 +491,15 @@ BOOST_AUTO_TEST_CASE(every_bad_request_is_a_4xx_and_changes_nothing) {
         req("scope: PATCH another tenant's running task", "PATCH", "/tasks/" + tc, R"({"status":"completed"})", 404)
             .as(Who::agent_b1)
             .detail("Task " + tc + " not found"),
-        req("scope: PATCH a task another agent holds", "PATCH", "/tasks/" + tc, R"({"status":"completed"})", 409)
-            .as(Who::agent_c1),
-        req("scope: heartbeat a task another agent holds", "PATCH", "/tasks/" + tc, R"({"result":{"x":1}})", 409)
-            .as(Who::agent_c1),
-        req("scope: PATCH a pending task nobody holds", "PATCH", "/tasks/" + t0, R"({"status":"running"})", 409)
-            .as(Who::agent_a1),
+        req("scope: PATCH a task another agent holds", "PATCH", "/tasks/" + tc, R"({"status":"completed"})", 404)
+            .as(Who::agent_c1)
+            .detail("Task " + tc + " not found"),
+        req("scope: heartbeat a task another agent holds", "PATCH", "/tasks/" + tc, R"({"result":{"x":1}})", 404)
+            .as(Who::agent_c1)
+            .detail("Task " + tc + " not found"),
+        req("scope: PATCH a pending task nobody holds", "PATCH", "/tasks/" + t0, R"({"status":"running"})", 404)
+            .as(Who::agent_a1)
+            .detail("Task " + t0 + " not found"),
         req("scope: admin moves pending to completed", "PATCH", "/tasks/" + t0, R"({"status":"completed"})", 409),
 
         // Methods and paths: 405 (before authentication) and 404.

@@ -53,7 +53,7 @@ const PermissionRow kPermissionTable[] = {
     {"GET", "/tasks", "", {200, 403, 403, 401, 401}},
     {"GET", "/tasks/", "", {200, 403, 403, 401, 401}},
     {"GET", "/tasks/{task}", "", {200, 200, 404, 401, 401}},
-    {"PATCH", "/tasks/{task}", R"({"result":{"progress":1}})", {200, 200, 409, 401, 401}},
+    {"PATCH", "/tasks/{task}", R"({"result":{"progress":1}})", {200, 200, 404, 401, 401}},
     {"GET", "/tasks/next?agent_id={self}", "", {403, 200, 200, 401, 401}},
     {"POST", "/agents", R"({"name":"new","tenant_id":null})", {201, 403, 403, 401, 401}},
     {"POST", "/agents/", R"({"name":"new","tenant_id":"{tenant}"})", {201, 403, 403, 401, 401}},
@@ -205,11 +205,11 @@ BOOST_AUTO_TEST_CASE(agent_reads_only_its_own_tasks_and_others_look_missing) {
             BOOST_TEST(detail_of(r) == "Task " + id + " not found");
         }
     }
-    // PATCH: outside its scope (another tenant's, or missing) is 404; in scope but not held is 409.
+    // PATCH: like GET, every task that does not name this agent is 404, in its tenant or not.
     for (const auto& [what, id, want] : {std::tuple{"another tenant's task", other_tenant, 404u},
                                          std::tuple{"a missing task", missing, 404u},
-                                         std::tuple{"a task its peer holds", peers_task, 409u},
-                                         std::tuple{"a pending task of its tenant", pending, 409u}}) {
+                                         std::tuple{"a task its peer holds", peers_task, 404u},
+                                         std::tuple{"a pending task of its tenant", pending, 404u}}) {
         BOOST_TEST_CONTEXT("PATCH " << what) {
             const json::value before = f.admin.get("/tasks/" + id).json();
             auto r = mine.patch("/tasks/" + id, R"({"status":"completed","result":{"by":"me"}})");
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(every_authenticated_agent_request_moves_last_seen_at) {
         {"claim", "GET", "/tasks/next?agent_id=" + agent.id, "", 200},
         {"claim with nothing pending", "GET", "/tasks/next?agent_id=" + agent.id, "", 200},
         {"missing task", "GET", "/tasks/" + missing, "", 404},
-        {"PATCH of a task another agent holds", "PATCH", "/tasks/" + peers_task, R"({"status":"completed"})", 409},
+        {"PATCH of a task another agent holds", "PATCH", "/tasks/" + peers_task, R"({"status":"completed"})", 404},
         {"PATCH with an invalid body", "PATCH", "/tasks/" + missing, R"({"status":"done"})", 422},
         {"admin endpoint", "GET", "/tasks", "", 403},
         {"claim with another agent's id", "GET", "/tasks/next?agent_id=" + peer.id, "", 401},

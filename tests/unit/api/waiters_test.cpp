@@ -36,14 +36,21 @@ struct WaitersFixture {
     Waiters waiters{8};
     std::deque<Probe> probes;  // stable addresses for the handlers
 
-    // Adds a waiter (it must be accepted) and starts its wait, an hour long.
-    Probe& add(const std::string& name, const std::optional<Uuid>& tenant) {
-        auto w = waiters.add(io.get_executor(), tenant);
+    // Adds a waiter (it must be accepted) and starts its wait, an hour long. Each waiter is of
+    // an agent of its own unless `agent` is given.
+    Probe& add(const std::string& name, const std::optional<Uuid>& tenant, std::optional<Uuid> agent = {}) {
+        auto w = waiters.add(io.get_executor(), agent ? *agent : next_agent(), tenant);
         BOOST_TEST_REQUIRE(w != nullptr, name);
         Probe& p = probes.emplace_back(Probe{name, std::move(w), 0, 0});
         arm(p);
         return p;
     }
+    Uuid next_agent() {
+        Uuid id{};
+        id.data[15] = static_cast<std::uint8_t>(++agents_made);
+        return id;
+    }
+    int agents_made = 0;
     static void arm(Probe& p) {
         p.waiter->timer.expires_after(std::chrono::hours{1});
         p.waiter->timer.async_wait([&p](boost::system::error_code ec) {
@@ -84,34 +91,34 @@ BOOST_FIXTURE_TEST_SUITE(waiters, WaitersFixture)
 
 BOOST_AUTO_TEST_CASE(add_respects_max) {
     Waiters small(2);
-    auto first = small.add(io.get_executor(), kTenantA);
-    auto second = small.add(io.get_executor(), std::nullopt);
+    auto first = small.add(io.get_executor(), next_agent(), kTenantA);
+    auto second = small.add(io.get_executor(), next_agent(), std::nullopt);
     BOOST_TEST_REQUIRE(first != nullptr);
     BOOST_TEST_REQUIRE(second != nullptr);
     BOOST_TEST(small.count() == 2u);
-    BOOST_TEST(small.add(io.get_executor(), kTenantB) == nullptr);
-    BOOST_TEST(small.add(io.get_executor(), std::nullopt) == nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), kTenantB) == nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), std::nullopt) == nullptr);
     BOOST_TEST(small.count() == 2u);
 
     BOOST_TEST(!small.remove(first).has_value());  // frees a place
     BOOST_TEST(small.count() == 1u);
-    auto third = small.add(io.get_executor(), kTenantB);
+    auto third = small.add(io.get_executor(), next_agent(), kTenantB);
     BOOST_TEST_REQUIRE(third != nullptr);
-    BOOST_TEST(small.add(io.get_executor(), kTenantB) == nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), kTenantB) == nullptr);
 
     small.notify(kTenantB);  // a woken waiter frees its place as well
     BOOST_TEST(small.count() == 1u);
-    BOOST_TEST(small.add(io.get_executor(), kTenantC) != nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), kTenantC) != nullptr);
     BOOST_TEST(small.count() == 2u);
 
     small.stop();
     BOOST_TEST(small.stopping());
     BOOST_TEST(small.count() == 0u);
-    BOOST_TEST(small.add(io.get_executor(), kTenantA) == nullptr);
-    BOOST_TEST(small.add(io.get_executor(), std::nullopt) == nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), kTenantA) == nullptr);
+    BOOST_TEST(small.add(io.get_executor(), next_agent(), std::nullopt) == nullptr);
 
     Waiters none(0);
-    BOOST_TEST(none.add(io.get_executor(), kTenantA) == nullptr);
+    BOOST_TEST(none.add(io.get_executor(), next_agent(), kTenantA) == nullptr);
     poll();  // the posted cancels of timers no one waits on
 }
 
@@ -221,7 +228,7 @@ BOOST_AUTO_TEST_CASE(removed_waiter_is_passed_over) {
 
 BOOST_AUTO_TEST_CASE(wake_before_the_wait_starts_cancels_it) {
     // The request checks woken() and then waits; a notify between the two must not be lost.
-    auto w = waiters.add(io.get_executor(), kTenantA);
+    auto w = waiters.add(io.get_executor(), next_agent(), kTenantA);
     BOOST_TEST_REQUIRE(w != nullptr);
     BOOST_TEST(!waiters.woken(w));
     waiters.notify(kTenantA);
@@ -229,6 +236,31 @@ BOOST_AUTO_TEST_CASE(wake_before_the_wait_starts_cancels_it) {
     arm(p);
     poll();
     BOOST_TEST(completed() == Names{"late"}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(wake_agent_wakes_that_agents_waiters_only_and_passes_no_notice) {
+    const Uuid doomed = *model::parse_uuid("dddddddd-0000-4000-8000-000000000004");
+    const Uuid doomed_shared = *model::parse_uuid("dddddddd-0000-4000-8000-000000000005");
+    add("a-1", kTenantA);
+    Probe& d1 = add("doomed-1", kTenantA, doomed);
+    add("b-1", kTenantB);
+    Probe& d2 = add("doomed-2", kTenantA, doomed);
+    Probe& ds = add("doomed-shared", std::nullopt, doomed_shared);
+    add("shared-1", std::nullopt);
+    waiters.wake_agent(doomed);
+    waiters.wake_agent(doomed_shared);
+    BOOST_TEST(waiters.count() == 3u);
+    BOOST_TEST(waiters.woken(d1.waiter));
+    BOOST_TEST(waiters.woken(d2.waiter));
+    poll();
+    BOOST_TEST(completed() == (Names{"doomed-1", "doomed-2", "doomed-shared"}), boost::test_tools::per_element());
+    // Woken for no tenant: nothing to hand on.
+    BOOST_TEST(!waiters.remove(d1.waiter).has_value());
+    BOOST_TEST(!waiters.remove(ds.waiter).has_value());
+    // The others still wait in their order.
+    waiters.notify(kTenantA);
+    poll();
+    BOOST_TEST(completed() == (Names{"a-1", "doomed-1", "doomed-2", "doomed-shared"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(stop_wakes_everyone_and_refuses_new_waiters) {
@@ -243,8 +275,8 @@ BOOST_AUTO_TEST_CASE(stop_wakes_everyone_and_refuses_new_waiters) {
     BOOST_TEST(waiters.woken(s.waiter));
     poll();
     BOOST_TEST(completed() == (Names{"a-1", "b-1", "shared-1", "a-2"}), boost::test_tools::per_element());
-    BOOST_TEST(waiters.add(io.get_executor(), kTenantA) == nullptr);
-    BOOST_TEST(waiters.add(io.get_executor(), std::nullopt) == nullptr);
+    BOOST_TEST(waiters.add(io.get_executor(), next_agent(), kTenantA) == nullptr);
+    BOOST_TEST(waiters.add(io.get_executor(), next_agent(), std::nullopt) == nullptr);
     BOOST_TEST(!waiters.remove(a.waiter).has_value());  // woken by stop, not for a tenant
     BOOST_TEST(waiters.count() == 0u);
     waiters.notify(kTenantA);
