@@ -59,9 +59,9 @@ void Store::Replay::IndexThread::run() {
     while (auto batch = ops_.pop()) {
         for (const Op& op : *batch) {
             switch (op.kind) {
-                case Op::add: store_.index_now(op.slot, op.status, op.agent); break;
-                case Op::remove: store_.unindex_now(op.slot); break;
-                case Op::move: store_.reindex_now(op.slot, op.status, op.agent); break;
+                case Op::index: store_.index_now(op.slot, op.status, op.agent); break;
+                case Op::unindex: store_.unindex_now(op.slot); break;
+                case Op::reindex: store_.reindex_now(op.slot, op.status, op.agent); break;
             }
         }
     }

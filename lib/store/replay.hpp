@@ -36,11 +36,11 @@ public:
     IndexThread& operator=(const IndexThread&) = delete;
 
     void add(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) {
-        ops_.push(Op{slot, Op::add, status, agent});
+        ops_.push(Op{slot, Op::index, status, agent});
     }
-    void remove(TaskSlot* slot) { ops_.push(Op{slot, Op::remove, model::Status::pending, std::nullopt}); }
+    void remove(TaskSlot* slot) { ops_.push(Op{slot, Op::unindex, model::Status::pending, std::nullopt}); }
     void move(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) {
-        ops_.push(Op{slot, Op::move, status, agent});
+        ops_.push(Op{slot, Op::reindex, status, agent});
     }
     void keep(std::unique_ptr<TaskSlot> erased) { erased_.push_back(std::move(erased)); }
     // Applies everything queued, then stops the thread and frees the kept slots.
@@ -49,7 +49,7 @@ public:
 private:
     struct Op {
         TaskSlot* slot;
-        enum Kind : std::uint8_t { add, remove, move } kind;
+        enum Kind : std::uint8_t { index, unindex, reindex } kind;
         model::Status status;
         std::optional<Uuid> agent;
     };
