@@ -68,7 +68,7 @@ private:
 // [A-Za-z0-9._~:+/=-] (UUIDs, hex, base64 and the like; nothing that needs quoting).
 bool is_valid_request_id(std::string_view id);
 
-// A new request id: 32 hexadecimal digits, random.
+// A new request id: 32 hexadecimal digits, unique (a random prefix per thread, then a mixed count).
 void make_request_id(std::string& out);
 
 }  // namespace taskd::http
