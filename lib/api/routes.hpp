@@ -10,6 +10,11 @@
 //   GET    /agents/{agent_id}     one agent
 //   DELETE /agents/{agent_id}     delete an agent
 //   GET    /healthz  /readyz      operations                  (ops_routes.cpp)
+//   GET    /metrics
+//   GET    /openapi.json  /docs   this API's description      (docs_routes.cpp)
+//
+// lib/api/openapi.json documents every one of them; tests/unit/api/openapi_test.cpp checks that
+// it names exactly the routes of make_router().
 #pragma once
 
 #include "api/context.hpp"
@@ -22,5 +27,6 @@ http::Router make_router(ApiContext& ctx);
 void add_task_routes(http::Router& router, ApiContext& ctx);
 void add_agent_routes(http::Router& router, ApiContext& ctx);
 void add_ops_routes(http::Router& router, ApiContext& ctx);
+void add_docs_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace taskd::api
