@@ -47,7 +47,7 @@ constexpr auto kPollEvery = 10ms;
 // of read buffer, a coroutine frame and a parser each: ~50 MB for 2,000 connections under
 // AddressSanitizer, whose redzones double small blocks) and AddressSanitizer's quarantine of
 // freed memory, which the server is started with at 16 MiB (kQuarantine). A server that kept
-// what the abuse sent it (the never-read flood asks for ~2.5 GB of answers, the pipelined flood
+// what the abuse sent it (the never-read flood asks for ~6.5 GB of answers, the pipelined flood
 // sends ~100 MB of requests) is far past it.
 constexpr std::size_t kResidentSlackBytes = 64u << 20;
 // A second wave of the same abuse finds the first one's freed memory to reuse: it may add no
