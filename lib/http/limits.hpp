@@ -15,6 +15,11 @@ struct Limits {
     // Every connection costs a descriptor and buffers; long-poll waiters are connections too,
     // so this must stay above --max-waiters.
     std::size_t max_connections = 16384;
+    // Connections from one client address (0: no limit). Without it one client can take every
+    // connection and deny service to the rest. 1024 is far past what an agent host or a control
+    // plane keeps open, and leaves most of max_connections to other addresses; behind a reverse
+    // proxy every client shares the proxy's address: raise it there, or set 0.
+    std::size_t max_connections_per_ip = 1024;
     // From the first byte of a request to the end of its header (slowloris).
     std::chrono::milliseconds header_timeout{std::chrono::seconds{10}};
     // Reading the body once the header is in.

@@ -20,6 +20,18 @@ constexpr auto kToken = net::as_tuple(net::use_awaitable);
 
 // When accept fails for want of descriptors, retrying at once would spin; wait a little.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
+
+// The answer to a connection refused at accept: sent whole, then the connection is closed.
+std::string refusal(unsigned status, std::string_view reason, std::string_view detail) {
+    const std::string body = R"({"detail":")" + std::string(detail) + R"("})";
+    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+           "\r\nServer: taskd\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+const std::string kServerFull = refusal(503, "Service Unavailable", "Too many connections");
+const std::string kAddressFull = refusal(429, "Too Many Requests", "Too many connections from this address");
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
@@ -29,7 +41,8 @@ Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router,
       router_(router),
       limits_(limits),
       observers_(observers),
-      acceptor_(new_executor()) {}
+      acceptor_(new_executor()),
+      quota_(limits.max_connections, limits.max_connections_per_ip) {}
 
 net::any_io_executor Listener::new_executor() {
     if (strands_) return net::make_strand(ioc_);
@@ -61,26 +74,32 @@ net::awaitable<void> Listener::accept_loop() {
         }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);  // answers are small; do not wait for more
+        const auto client = socket.remote_endpoint(ec);
+        if (ec) continue;  // already reset by the client: the socket closes here
 
         std::shared_ptr<Connection> connection;
+        const std::string* refused = &kServerFull;
         {
             std::lock_guard lock(mutex_);
-            if (!stopping_ && connections_.size() < limits_.max_connections) {
+            const auto verdict = stopping_ ? ConnectionQuota::Verdict::server_full : quota_.admit(client.address());
+            if (verdict == ConnectionQuota::Verdict::admitted) {
                 connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
                 connections_.insert(connection);
+            } else if (verdict == ConnectionQuota::Verdict::address_full) {
+                refused = &kAddressFull;
             }
         }
         if (connection) {
             auto executor = connection->executor();
-            net::co_spawn(executor, serve(std::move(connection)), net::detached);
+            net::co_spawn(executor, serve(std::move(connection), client.address()), net::detached);
         } else {
             auto executor = socket.get_executor();
-            net::co_spawn(executor, refuse(std::move(socket)), net::detached);
+            net::co_spawn(executor, refuse(std::move(socket), *refused), net::detached);
         }
     }
 }
 
-net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection) {
+net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection, net::ip::address client) {
     try {
         co_await connection->run();
     } catch (const std::exception& e) {
@@ -90,19 +109,15 @@ net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection) {
     {
         std::lock_guard lock(mutex_);
         connections_.erase(connection);
+        quota_.release(client);
         if (stopping_ && connections_.empty()) drained = std::move(on_drained_);
     }
     if (drained) drained();
 }
 
-net::awaitable<void> Listener::refuse(tcp::socket socket) {
-    static const std::string kBusy = [] {
-        const std::string body = R"({"detail":"Too many connections"})";
-        return "HTTP/1.1 503 Service Unavailable\r\nServer: taskd\r\nContent-Type: application/json\r\n"
-               "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n\r\n" + body;
-    }();
-    co_await net::async_write(socket, net::buffer(kBusy), kToken);
+net::awaitable<void> Listener::refuse(tcp::socket socket, const std::string& answer) {
+    // A fresh socket's send buffer takes these few bytes at once: no write deadline needed.
+    co_await net::async_write(socket, net::buffer(answer), kToken);
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);

@@ -4,13 +4,15 @@
 // there is nothing for a strand to order, and it is left out: dispatching through one cost 6 %
 // of the CPU of a GET (perf, BENCHMARKS.md). Past --max-connections a
 // new connection is answered 503 and closed at once, so that a flood cannot exhaust descriptors
-// needed by the clients already served.
+// needed by the clients already served; past --max-connections-per-ip from its address, 429, so
+// that one client cannot take every connection from the others (ConnectionQuota).
 //
 // shutdown(): stop accepting, ask every connection to close after the request it is serving,
 // and call `on_drained` once the last one has gone. Thread-safe.
 #pragma once
 
 #include "http/connection.hpp"
+#include "http/connection_quota.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
 
@@ -23,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 
 namespace taskd::http {
@@ -41,8 +44,9 @@ public:
 
 private:
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
-    boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection, boost::asio::ip::address client);
+    // Sends `answer` (a whole HTTP response) and closes.
+    boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, const std::string& answer);
 
     boost::asio::any_io_executor new_executor();
 
@@ -55,6 +59,7 @@ private:
 
     mutable std::mutex mutex_;
     std::unordered_set<std::shared_ptr<Connection>> connections_;
+    ConnectionQuota quota_;
     bool stopping_ = false;
     std::function<void()> on_drained_;
 };

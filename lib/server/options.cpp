@@ -91,6 +91,10 @@ po::options_description describe(const Config& d) {
              ->value_name("N"), "deepest nesting of a JSON body; deeper is answered 422")
         ("max-connections", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.http.max_connections))
              ->value_name("N"), "open connections at once; more are answered 503 and closed")
+        ("max-connections-per-ip", po::value<std::int64_t>()
+             ->default_value(static_cast<std::int64_t>(d.http.max_connections_per_ip))->value_name("N"),
+         "open connections from one client address; more are answered 429 and closed (0: no limit; "
+         "behind a reverse proxy every client has the proxy's address)")
         ("max-waiters", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.api.max_waiters))
              ->value_name("N"), "long polls (GET /tasks/next?wait=) waiting at once; more are answered 503")
         ("max-tasks", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.store.max_tasks))
@@ -221,6 +225,7 @@ Config to_config(const po::variables_map& vm) {
     c.http.max_header_bytes = static_cast<std::size_t>(in_range(vm, "max-header-bytes", 1024, 1 << 20));
     c.api.max_json_depth = static_cast<std::size_t>(in_range(vm, "max-json-depth", 1, 1000));
     c.http.max_connections = static_cast<std::size_t>(in_range(vm, "max-connections", 1, 1'000'000));
+    c.http.max_connections_per_ip = static_cast<std::size_t>(in_range(vm, "max-connections-per-ip", 0, 1'000'000));
     c.api.max_waiters = static_cast<std::size_t>(in_range(vm, "max-waiters", 0, 1'000'000));
     c.store.max_tasks = static_cast<std::size_t>(in_range(vm, "max-tasks", 0, 1ll << 40));
     c.store.max_pending_per_tenant = static_cast<std::size_t>(in_range(vm, "max-pending-per-tenant", 0, 1ll << 40));

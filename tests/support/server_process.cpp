@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,8 +25,17 @@ int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // An entry of `env` replaces the inherited variable of its name: with both, the child would
+    // read the first (getenv), the inherited one.
+    auto overridden = [&](std::string_view inherited) {
+        return std::any_of(env.begin(), env.end(), [&](const std::string& e) {
+            const auto name = e.find('=');
+            return name != std::string::npos && inherited.substr(0, name + 1) == std::string_view(e).substr(0, name + 1);
+        });
+    };
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    for (char** e = environ; *e; ++e)
+        if (!overridden(*e)) env_strings.emplace_back(*e);
     env_strings.insert(env_strings.end(), env.begin(), env.end());
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());

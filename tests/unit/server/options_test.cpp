@@ -78,6 +78,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(c.http.max_body_bytes == 1u << 20);
     BOOST_TEST(c.http.max_header_bytes == 16u << 10);
     BOOST_TEST(c.http.max_connections == 16384u);
+    BOOST_TEST(c.http.max_connections_per_ip == 1024u);
     BOOST_TEST(c.http.header_timeout.count() == 10'000);
     BOOST_TEST(c.http.body_timeout.count() == 30'000);
     BOOST_TEST(c.http.idle_timeout.count() == 60'000);
@@ -94,7 +95,8 @@ BOOST_AUTO_TEST_CASE(every_flag_reaches_the_config) {
     const auto p = parse({"--listen", "0.0.0.0:9000", "--data-dir", "/var/lib/taskd", "--admin-token-file", "/etc/t",
                           "--insecure-no-admin-auth", "--threads", "4", "--shutdown-timeout", "500ms",
                           "--max-body-bytes", "2048", "--max-header-bytes", "4096", "--max-json-depth", "8",
-                          "--max-connections", "10", "--header-timeout", "1s", "--body-timeout", "2m",
+                          "--max-connections", "10", "--max-connections-per-ip", "0", "--header-timeout", "1s",
+                          "--body-timeout", "2m",
                           "--idle-timeout", "3h", "--write-timeout=1d", "--lease-seconds=42", "--log-level", "debug",
                           "--debug-frozen-clock", "--snapshot-every-segments", "3", "--debug-skip-journal-write"});
     BOOST_TEST_REQUIRE(p.run, p.output);
@@ -109,6 +111,7 @@ BOOST_AUTO_TEST_CASE(every_flag_reaches_the_config) {
     BOOST_TEST(c.http.max_header_bytes == 4096u);
     BOOST_TEST(c.api.max_json_depth == 8u);
     BOOST_TEST(c.http.max_connections == 10u);
+    BOOST_TEST(c.http.max_connections_per_ip == 0u);
     BOOST_TEST(c.http.header_timeout.count() == 1'000);
     BOOST_TEST(c.http.body_timeout.count() == 120'000);
     BOOST_TEST(c.http.idle_timeout.count() == 3 * 3'600'000);
@@ -177,6 +180,8 @@ BOOST_AUTO_TEST_CASE(bad_values_exit_2_with_one_line) {
         {"--max-json-depth", "0"},
         {"--max-json-depth", "1001"},
         {"--max-connections", "0"},
+        {"--max-connections-per-ip", "-1"},
+        {"--max-connections-per-ip", "1000001"},
         {"--lease-seconds", "0"},
         {"--lease-seconds", "86401"},
         {"--lease-seconds", "5", "--lease-seconds", "6"},
@@ -233,7 +238,7 @@ BOOST_AUTO_TEST_CASE(help_mentions_every_flag) {
             for (const char* name :
                  {"--help", "--version", "--config", "--listen", "--data-dir", "--admin-token-file",
                   "--insecure-no-admin-auth", "--threads", "--shutdown-timeout", "--max-body-bytes", "--max-header-bytes",
-                  "--max-json-depth", "--max-connections", "--header-timeout", "--body-timeout", "--idle-timeout",
+                  "--max-json-depth", "--max-connections", "--max-connections-per-ip", "--header-timeout", "--body-timeout", "--idle-timeout",
                   "--write-timeout", "--lease-seconds", "--log-level", "--debug-frozen-clock", "--snapshot-every-segments",
                   "--debug-skip-journal-write", "TASKD_ADMIN_TOKEN"}) {
                 BOOST_TEST_CONTEXT(name) { BOOST_TEST(p.output.find(name) != std::string::npos); }
