@@ -7,6 +7,7 @@ http::Router make_router(ApiContext& ctx) {
     add_task_routes(router, ctx);
     add_agent_routes(router, ctx);
     add_ops_routes(router, ctx);
+    add_stats_routes(router, ctx);
     return router;
 }
 

@@ -10,6 +10,7 @@
 //   GET    /agents/{agent_id}     one agent
 //   DELETE /agents/{agent_id}     delete an agent
 //   GET    /healthz  /readyz      operations                  (ops_routes.cpp)
+//   GET    /stats                 counts for the console      (stats_routes.cpp)
 #pragma once
 
 #include "api/context.hpp"
@@ -22,5 +23,6 @@ http::Router make_router(ApiContext& ctx);
 void add_task_routes(http::Router& router, ApiContext& ctx);
 void add_agent_routes(http::Router& router, ApiContext& ctx);
 void add_ops_routes(http::Router& router, ApiContext& ctx);
+void add_stats_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace taskd::api
