@@ -11,6 +11,7 @@
 //   DELETE /agents/{agent_id}     delete an agent
 //   GET    /healthz  /readyz      operations                  (ops_routes.cpp)
 //   GET    /stats                 counts for the console      (stats_routes.cpp)
+//   GET    /ui /ui/ /ui/{file}    the console's files         (ui_routes.cpp)
 #pragma once
 
 #include "api/context.hpp"
@@ -24,5 +25,6 @@ void add_task_routes(http::Router& router, ApiContext& ctx);
 void add_agent_routes(http::Router& router, ApiContext& ctx);
 void add_ops_routes(http::Router& router, ApiContext& ctx);
 void add_stats_routes(http::Router& router, ApiContext& ctx);
+void add_ui_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace taskd::api
