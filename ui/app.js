@@ -155,15 +155,19 @@ function signOut(reason) {
 
 const history_ = [];  // {t: seconds (server clock), creates, claims, completions}
 let pollTimer = null;
+let pollFailed = false;  // the message shows a failed poll: clear it once one succeeds
 
 async function pollStats() {
   let stats;
   try {
     ({ body: stats } = await api('GET', '/stats'));
   } catch (e) {
+    pollFailed = true;
     handle(e);
     return;
   }
+  if (pollFailed) showMessage('');
+  pollFailed = false;
   renderStats(stats);
 }
 
