@@ -172,6 +172,11 @@ struct Worker {
             events.push_back({id, agent.id, patched->value.version, patched->value.attempts, Kind::holder_patch});
         } else if (patched.error().code == Errc::lease_lost) {
             ++n[lease_lost];
+        } else if (patched.error().code == Errc::not_found && s.find_task(id)) {
+            // The task no longer names this agent (the admin re-queued or failed it, or its lease
+            // ran out and another agent claimed it): since 37c8dfd an agent's PATCH of such a
+            // task reads as missing. To the holder, a lost lease all the same.
+            ++n[lease_lost];
         } else {
             errors.push_back("holder patch: " + patched.error().detail);
         }
