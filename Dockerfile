@@ -34,6 +34,7 @@ COPY lib lib
 COPY app app
 COPY bench bench
 COPY packaging packaging
+COPY ui ui
 # Only the binaries the image ships (not the benchmarks): taskd, and taskd-agent once the tree
 # has it. Then the Debian packages that hold the shared libraries they link, for the runtime stage.
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASKD_BUILD_TESTS=OFF \

@@ -65,6 +65,8 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         ("wait", po::value(&out.scenario_options.wait_seconds)->default_value(5), "longpoll: wait= seconds (0-60)")
         ("producers", po::value(&out.scenario_options.producers)->default_value(1), "longpoll: task producers")
         ("path", po::value(&out.scenario_options.path)->default_value("/"), "static: the path to GET")
+        ("console-pollers", po::value(&out.console_pollers)->default_value(0),
+         "beside the load, N open consoles: GET /stats every 2 s each (not in the figures)")
         ("label", po::value(&out.label), "name of the system under test, for --json and --report")
         ("json", po::bool_switch(&out.json), "print one JSON line on stdout instead of text")
         ("no-progress", "no progress line (it is shown only on a terminal anyway)");

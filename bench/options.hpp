@@ -2,6 +2,7 @@
 //
 //   taskd-bench --scenario lifecycle --port 8000 --admin-token-file data/admin.token
 //               --connections 64 --duration 10s [--rate 5000] [--json] [--label NAME]
+//               [--console-pollers 10]
 //   taskd-bench --report results.jsonl [--ratio NAME=SCEN@SYS/SCEN@SYS>=TARGET ...]
 #pragma once
 
@@ -23,6 +24,7 @@ struct Options {
     std::string label;
     bool json = false;      // one JSON line on stdout instead of text
     bool progress = true;   // the progress line, when stderr is a terminal
+    std::size_t console_pollers = 0;  // open consoles polling GET /stats beside the load
     // Or a table of earlier runs:
     std::optional<std::string> report_file;
     std::vector<RatioSpec> ratios;

@@ -1,8 +1,11 @@
 #include "bench/run.hpp"
 
+#include "bench/console_pollers.hpp"
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <unistd.h>
 
 namespace taskd::bench {
@@ -25,8 +28,15 @@ int run(const Options& options) {
         const bool terminal = options.progress && ::isatty(STDERR_FILENO);
         if (terminal)
             plan.on_progress = [&](const Progress& p) { std::cerr << progress_line(options.scenario, p) << std::flush; };
+        std::optional<ConsolePollers> consoles;
+        if (options.console_pollers > 0) consoles.emplace(options.scenario_options.target, options.console_pollers);
         const RunStats stats = run_load(*scenario, plan);
         if (terminal) std::cerr << "\n";
+        if (consoles) {
+            const auto polled = consoles->stop();
+            std::cerr << "console pollers: " << options.console_pollers << ", GET /stats answered " << polled.polls
+                      << ", failed " << polled.failed << "\n";
+        }
 
         RunInfo info;
         info.system = options.label;

@@ -25,6 +25,8 @@ struct ApiConfig {
     std::size_t max_waiters = 10'000;
     // GET /metrics needs the admin token (--metrics-auth); open by default, as scrapers expect.
     bool metrics_auth = false;
+    // Serve the operator's console at /ui (--ui); off, /ui is 404.
+    bool ui = true;
 };
 
 struct ApiContext {

@@ -8,6 +8,8 @@ http::Router make_router(ApiContext& ctx) {
     add_agent_routes(router, ctx);
     add_ops_routes(router, ctx);
     add_docs_routes(router, ctx);
+    add_stats_routes(router, ctx);
+    add_ui_routes(router, ctx);
     return router;
 }
 

@@ -12,6 +12,8 @@
 //   GET    /healthz  /readyz      operations                  (ops_routes.cpp)
 //   GET    /metrics
 //   GET    /openapi.json  /docs   this API's description      (docs_routes.cpp)
+//   GET    /stats                 counts for the console      (stats_routes.cpp)
+//   GET    /ui /ui/ /ui/{file}    the console's files         (ui_routes.cpp)
 //
 // lib/api/openapi.json documents every one of them; tests/unit/api/openapi_test.cpp checks that
 // it names exactly the routes of make_router().
@@ -28,5 +30,7 @@ void add_task_routes(http::Router& router, ApiContext& ctx);
 void add_agent_routes(http::Router& router, ApiContext& ctx);
 void add_ops_routes(http::Router& router, ApiContext& ctx);
 void add_docs_routes(http::Router& router, ApiContext& ctx);
+void add_stats_routes(http::Router& router, ApiContext& ctx);
+void add_ui_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace taskd::api

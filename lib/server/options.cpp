@@ -79,7 +79,9 @@ po::options_description describe(const Config& d) {
         ("threads", po::value<std::int64_t>()->default_value(0)->value_name("N"),
          "threads serving requests; 0 means one per core")
         ("shutdown-timeout", duration_value(d.shutdown_timeout)->value_name("DURATION"),
-         "on SIGTERM/SIGINT, how long in-flight requests may take to finish");
+         "on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+        ("ui", po::value<bool>()->default_value(d.api.ui)->value_name("BOOL"),
+         "serve the operator's console at /ui (it signs in with the admin token); --ui=false turns it off");
 
     po::options_description limits("Limits");
     limits.add_options()
@@ -238,6 +240,7 @@ Config to_config(const po::variables_map& vm) {
     c.log_format = log_format(vm["log-format"].as<std::string>());
     c.access_log = vm["access-log"].as<bool>();
     c.api.metrics_auth = vm["metrics-auth"].as<bool>();
+    c.api.ui = vm["ui"].as<bool>();
     c.debug_frozen_clock = vm["debug-frozen-clock"].as<bool>();
     c.journal.debug_skip_write = vm["debug-skip-journal-write"].as<bool>();
     c.journal.fsync = fsync_mode(vm["fsync"].as<std::string>());

@@ -307,6 +307,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
         t.max_attempts = input.max_attempts;
         t.lease_seconds = input.lease_seconds;
         out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
+        counters_.creates.add();
         out.value.task = t;
         TaskSlot* slot = insert(std::move(t));
         assert(slot != nullptr);  // a new random id: 122 random bits do not repeat
@@ -358,6 +359,7 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
         if (auto applied = model::apply_patch(changed, patch, actor, now); !applied) return applied.error();
         if (auto ok = check_log(); !ok) return ok.error();
         out.sequence = log_.append(RecordType::task_updated, journal::encode_task_state(changed));
+        if (changed.status == Status::completed && current.status != Status::completed) counters_.completions.add();
         out.value = changed;
         pending_again = replace(slot, std::move(changed));
     }
@@ -452,6 +454,33 @@ std::array<std::size_t, 4> Store::task_count_by_status() const {
     std::array<std::size_t, 4> counts{};
     for (Status s : model::kAllStatuses) counts[slot_of(s)] = by_status_[slot_of(s)].size();
     return counts;
+}
+
+Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
+    Stats out;
+    out.now = clock_.now();
+    {
+        // Exclusive, as task_count_by_status(): claims' fix-ups must move their tasks first.
+        Exclusive lock = lock_exclusive();
+        for (Status s : model::kAllStatuses) out.by_status[slot_of(s)] = by_status_[slot_of(s)].size();
+        out.tenants.reserve(by_tenant_.size());
+        for (const auto& [id, t] : by_tenant_) {
+            if (t->all.empty()) continue;  // tenant indices outlive their tasks
+            out.tenants.push_back(TenantStats{id, t->by_status[slot_of(Status::pending)].size(),
+                                              t->by_status[slot_of(Status::running)].size(),
+                                              t->by_status[slot_of(Status::failed)].size()});
+        }
+        out.agents = agents_.size();
+        const std::int64_t since = model::to_micros(out.now - seen_within);
+        for (const auto& [id, entry] : agents_)
+            if (entry->last_seen_us.load(std::memory_order_relaxed) >= since) ++out.agents_seen;
+    }
+    std::sort(out.tenants.begin(), out.tenants.end(),
+              [](const TenantStats& a, const TenantStats& b) { return a.tenant_id < b.tenant_id; });
+    out.creates = counters_.creates.total();
+    out.claims = counters_.claims.total();
+    out.completions = counters_.completions.total();
+    return out;
 }
 
 Committed<std::size_t> Store::expire_leases() {

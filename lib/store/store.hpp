@@ -135,8 +135,30 @@ public:
         metrics::ShardedCounter claims;              // claims that won a task
         metrics::ShardedCounter lease_expiries;      // by the maintenance pass, or at a late PATCH
         metrics::ShardedCounter idempotent_repeats;  // creates answered with the first task of their key
+        metrics::ShardedCounter creates;             // tasks created (repeats not counted)
+        metrics::ShardedCounter completions;         // tasks that became completed
     };
     const Counters& counters() const { return counters_; }
+
+    // What GET /stats (the console) shows. Costs the number of tenants and agents, never of
+    // tasks: the index sets keep their sizes as tasks move, and the totals are the counters.
+    struct TenantStats {
+        Uuid tenant_id{};
+        std::size_t pending = 0;
+        std::size_t running = 0;
+        std::size_t failed = 0;
+    };
+    struct Stats {
+        std::array<std::size_t, 4> by_status{};
+        std::vector<TenantStats> tenants;  // every tenant with a task held, by id
+        std::size_t agents = 0;
+        std::size_t agents_seen = 0;  // agents seen within `seen_within` of `now`
+        std::uint64_t creates = 0;
+        std::uint64_t claims = 0;
+        std::uint64_t completions = 0;
+        model::Timestamp now{};  // the clock when counted: rates divide by differences of it
+    };
+    Stats stats(std::chrono::microseconds seen_within) const;
 
     // Releases every running task whose lease ended at or before now: back to pending while
     // attempts remain, else failed ("lease expired"), one record each. Returns how many, and

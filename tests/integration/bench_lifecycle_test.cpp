@@ -4,6 +4,7 @@
 // failures, never throughput.
 #include "fixture.hpp"
 
+#include "bench/console_pollers.hpp"
 #include "bench/load.hpp"
 #include "bench/scenarios.hpp"
 
@@ -83,6 +84,31 @@ BOOST_AUTO_TEST_CASE(lifecycle_completes_every_task_it_counts_exactly_once) {
         }
     }
     BOOST_TEST(agents.size() == 8u);  // one agent per connection, each completing its own tasks
+}
+
+// --console-pollers: open consoles polling GET /stats beside the run, outside its figures.
+BOOST_AUTO_TEST_CASE(console_pollers_poll_stats_beside_a_run) {
+    ServerFixture f;
+    const auto options = options_for(f, f.server.admin_token());
+    bench::ConsolePollers consoles(options.target, 2);  // first polls 0 s and 1 s from now
+    const auto stats = run("lifecycle", options, 4, 200);
+    BOOST_TEST(stats.failed == 0u);
+    BOOST_TEST(stats.requests == 3u * 200u);  // the polls are not the run's
+    // Bounded by work, not by sleeping: each round trip takes its time.
+    for (int i = 0; i < 20'000 && consoles.counts().polls < 2; ++i) f.client().get("/healthz");
+    const auto counts = consoles.stop();
+    BOOST_TEST(counts.polls >= 2u);
+    BOOST_TEST(counts.failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(console_pollers_count_a_refused_poll_as_failed) {
+    ServerFixture f;
+    auto options = options_for(f, "not-the-admin-token");
+    bench::ConsolePollers consoles(options.target, 1);
+    for (int i = 0; i < 20'000 && consoles.counts().failed < 1; ++i) f.client().get("/healthz");
+    const auto counts = consoles.stop();
+    BOOST_TEST(counts.failed >= 1u);  // 401
+    BOOST_TEST(counts.polls == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(claim_hands_out_every_queued_task_once) {
