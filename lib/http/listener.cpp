@@ -23,12 +23,13 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
-                   Observers observers)
+                   Observers observers, const TlsContext* tls)
     : ioc_(ioc),
       strands_(threads > 1),
       router_(router),
       limits_(limits),
       observers_(observers),
+      tls_(tls),
       acceptor_(new_executor()) {}
 
 net::any_io_executor Listener::new_executor() {
@@ -62,11 +63,15 @@ net::awaitable<void> Listener::accept_loop() {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);  // answers are small; do not wait for more
 
-        std::shared_ptr<Connection> connection;
+        std::shared_ptr<AnyConnection> connection;
         {
             std::lock_guard lock(mutex_);
             if (!stopping_ && connections_.size() < limits_.max_connections) {
-                connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
+                if (tls_)
+                    connection = std::make_shared<TlsConnection>(std::move(socket), tls_->current(), router_, limits_,
+                                                                 observers_);
+                else
+                    connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
                 connections_.insert(connection);
             }
         }
@@ -80,7 +85,7 @@ net::awaitable<void> Listener::accept_loop() {
     }
 }
 
-net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection) {
+net::awaitable<void> Listener::serve(std::shared_ptr<AnyConnection> connection) {
     try {
         co_await connection->run();
     } catch (const std::exception& e) {
@@ -102,7 +107,9 @@ net::awaitable<void> Listener::refuse(tcp::socket socket) {
                "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
-    co_await net::async_write(socket, net::buffer(kBusy), kToken);
+    // A TLS client could not read a plain answer, and a handshake is the work a flood must not
+    // buy: it is just closed.
+    if (!tls_) co_await net::async_write(socket, net::buffer(kBusy), kToken);
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
@@ -113,7 +120,7 @@ void Listener::shutdown(std::function<void()> on_drained) {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
     });
-    std::vector<std::shared_ptr<Connection>> open;
+    std::vector<std::shared_ptr<AnyConnection>> open;
     bool drained_now = false;
     {
         std::lock_guard lock(mutex_);

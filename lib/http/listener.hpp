@@ -1,6 +1,7 @@
 // Listener: accepts connections and keeps count of them, for the limit and for shutdown.
 //
-// Each accepted socket gets its own strand and a Connection coroutine. With one serving thread
+// Each accepted socket gets its own strand and a Connection coroutine (a TlsConnection, with
+// the certificate current at the accept, when the listener serves HTTPS). With one serving thread
 // there is nothing for a strand to order, and it is left out: dispatching through one cost 6 %
 // of the CPU of a GET (perf, BENCHMARKS.md). Past --max-connections a
 // new connection is answered 503 and closed at once, so that a flood cannot exhaust descriptors
@@ -13,6 +14,7 @@
 #include "http/connection.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
+#include "http/tls_context.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -29,9 +31,10 @@ namespace taskd::http {
 
 class Listener {
 public:
-    // `threads`: how many threads run `ioc` (strands only when more than one).
+    // `threads`: how many threads run `ioc` (strands only when more than one). `tls`: HTTPS
+    // with its current certificate; null for plain HTTP. It outlives the listener.
     Listener(boost::asio::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
-             Observers observers);
+             Observers observers, const TlsContext* tls = nullptr);
 
     // Binds and listens; returns the bound endpoint (with the real port when asked for port 0).
     boost::system::result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& at);
@@ -41,7 +44,7 @@ public:
 
 private:
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+    boost::asio::awaitable<void> serve(std::shared_ptr<AnyConnection> connection);
     boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
 
     boost::asio::any_io_executor new_executor();
@@ -51,10 +54,11 @@ private:
     const Router& router_;
     const Limits& limits_;
     Observers observers_;
+    const TlsContext* tls_;
     boost::asio::ip::tcp::acceptor acceptor_;
 
     mutable std::mutex mutex_;
-    std::unordered_set<std::shared_ptr<Connection>> connections_;
+    std::unordered_set<std::shared_ptr<AnyConnection>> connections_;
     bool stopping_ = false;
     std::function<void()> on_drained_;
 };
