@@ -6,8 +6,8 @@
 // close_notify) stops waiting; the warning for plain HTTP on a non-loopback address.
 //
 // Synchronisation, never sleeps: a reload has happened once the server logs it; a long poll
-// has begun once its agent's last_seen_at is set; the server has let a waiter go once
-// /metrics counts none (asked again, a bounded number of times).
+// waits, and has been let go, once /metrics counts one waiter, then none (asked again, a
+// bounded number of times).
 #include "fixture.hpp"
 #include "raw_connection.hpp"
 #include "test_pki.hpp"
@@ -188,10 +188,11 @@ BOOST_AUTO_TEST_CASE(a_long_poll_whose_client_hangs_up_stops_waiting) {
             // tickets included), so that its close is a FIN after close_notify, not a reset.
             BOOST_TEST_REQUIRE(waiter.get("/healthz").status == 200u);
             waiter.send("GET", "/tasks/next?agent_id=" + agent_id + "&wait=60");
+            // The poll authenticates (last_seen_at) a moment before it waits: wait for the wait.
             int polls = 0;
-            while (admin.get("/agents/" + agent_id).json().at("last_seen_at").is_null() && ++polls < kMaxPolls) {
+            while (metric(admin, "taskd_long_poll_waiters") != "1" && ++polls < kMaxPolls) {
             }
-            BOOST_TEST_REQUIRE(metric(admin, "taskd_long_poll_waiters") == "1");
+            BOOST_TEST_REQUIRE(polls < kMaxPolls, "the long poll never began waiting");
 
             waiter.hang_up(close_notify);
             polls = 0;
