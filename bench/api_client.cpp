@@ -30,7 +30,7 @@ std::string task_body(std::string_view tenant_id, std::string_view extra) {
 }
 
 ApiClient::ApiClient(net::any_io_executor executor, const Target& target, Watchdog& watchdog)
-    : target_(target), host_header_(target.host_header()), connection_(std::move(executor), target.endpoint()) {
+    : target_(target), host_header_(target.host_header()), connection_(std::move(executor), target.endpoint(), target.tls.get()) {
     watchdog.watch(connection_);
 }
 
@@ -43,7 +43,7 @@ net::awaitable<std::optional<Outcome>> ApiClient::call(std::string_view step, st
         Outcome o;
         o.failure = t == Transport::timed_out ? FailureKind::timeout : FailureKind::io;
         o.step = step;
-        o.sample = connection_.last_error().message();
+        o.sample = connection_.error_text();
         co_return o;
     }
     if (response_.status != expected_status) {

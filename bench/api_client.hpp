@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ struct Target {
     std::string host = "127.0.0.1";
     unsigned short port = 8000;
     std::string admin_token;  // empty: no Authorization header (the original's open admin side)
+    // --tls: HTTPS, the server's certificate not verified (a measurement, not a trust decision).
+    std::shared_ptr<client::TlsTarget> tls;
 
     boost::asio::ip::tcp::endpoint endpoint() const;
     std::string host_header() const { return host + ":" + std::to_string(port); }

@@ -45,6 +45,7 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
     std::vector<std::string> ratio_texts;
     std::uint64_t requests = 0, prefill = 0;
     unsigned port = 8000;
+    bool tls = false;
 
     po::options_description run("Load run");
     run.add_options()
@@ -52,6 +53,7 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         ("host", po::value(&out.scenario_options.target.host)->default_value("127.0.0.1"), "server address (IP)")
         ("port", po::value(&port)->default_value(8000), "server port")
         ("protocol", po::value(&protocol)->default_value("http"), "http, or beanstalk (lifecycle only)")
+        ("tls", po::bool_switch(&tls), "HTTPS (TLS 1.2 or later; the server's certificate is not verified)")
         ("admin-token", po::value(&admin_token), "admin bearer token (else TASKD_ADMIN_TOKEN)")
         ("admin-token-file", po::value(&admin_token_file), "read the admin token from FILE (taskd's data/admin.token)")
         ("connections,c", po::value(&out.plan.connections)->default_value(64), "connections (agents for longpoll)")
@@ -97,6 +99,14 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         if (protocol == "http") out.scenario_options.protocol = Protocol::http;
         else if (protocol == "beanstalk") out.scenario_options.protocol = Protocol::beanstalk;
         else throw std::invalid_argument("--protocol must be http or beanstalk");
+        if (tls) {
+            if (out.scenario_options.protocol != Protocol::http) throw std::invalid_argument("--tls is for --protocol http");
+            std::string error;
+            auto context = client::make_client_tls_context(false, {}, error);
+            if (!context) throw std::invalid_argument("--tls: " + error);
+            out.scenario_options.target.tls =
+                std::make_shared<client::TlsTarget>(client::TlsTarget{std::move(context), out.scenario_options.target.host});
+        }
         if (!admin_token_file.empty()) admin_token = read_token_file(admin_token_file);
         else if (admin_token.empty()) {
             if (const char* env = std::getenv("TASKD_ADMIN_TOKEN")) admin_token = env;

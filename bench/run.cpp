@@ -41,7 +41,9 @@ int run(const Options& options) {
         RunInfo info;
         info.system = options.label;
         info.scenario = options.scenario;
-        info.protocol = options.scenario_options.protocol == Protocol::beanstalk ? "beanstalk" : "http";
+        info.protocol = options.scenario_options.protocol == Protocol::beanstalk ? "beanstalk"
+                        : options.scenario_options.target.tls                 ? "https"
+                                                                              : "http";
         info.connections = plan.connections;
         info.threads = plan.threads;
         info.rate = plan.rate;

@@ -4,6 +4,7 @@
 #include "agent/confinement.hpp"
 #include "agent/executor.hpp"
 #include "client/http_connection.hpp"
+#include "client/tls_client_context.hpp"
 #include "client/watchdog.hpp"
 #include "model/uuid.hpp"
 #include "util/log.hpp"
@@ -94,7 +95,8 @@ struct Execution {
 
 // One slot: a connection, the buffers it reuses, a timer for its waits.
 struct Slot {
-    Slot(net::any_io_executor ex, const net::ip::tcp::endpoint& ep) : connection(ex, ep), timer(ex) {}
+    Slot(net::any_io_executor ex, const net::ip::tcp::endpoint& ep, const client::TlsTarget* tls)
+        : connection(ex, ep, tls), timer(ex) {}
     HttpConnection connection;
     net::steady_timer timer;
     std::string request;
@@ -105,7 +107,9 @@ struct Slot {
 
 class Agent {
 public:
-    Agent(const Config& config, const Roots& roots, net::io_context& ioc, net::ip::tcp::endpoint endpoint)
+    // `tls`: the server's TLS target for an https:// server, else null; it outlives the agent.
+    Agent(const Config& config, const Roots& roots, net::io_context& ioc, net::ip::tcp::endpoint endpoint,
+          const client::TlsTarget* tls)
         : config_(config),
           executor_(roots, config.executor),
           ioc_(ioc),
@@ -115,7 +119,7 @@ public:
           deadline_(ioc),
           host_header_(config.host + ":" + std::to_string(config.port)) {
         for (unsigned i = 0; i < config.concurrency; ++i) {
-            slots_.push_back(std::make_unique<Slot>(ioc.get_executor(), endpoint));
+            slots_.push_back(std::make_unique<Slot>(ioc.get_executor(), endpoint, tls));
             watchdog_.watch(slots_.back()->connection);
         }
     }
@@ -162,7 +166,7 @@ private:
         s.connection.set_timeout(timeout);
         const Transport t = co_await s.connection.exchange(s.request, s.response);
         if (t == Transport::ok) co_return true;
-        why = t == Transport::timed_out ? "no answer in time" : s.connection.last_error().message();
+        why = t == Transport::timed_out ? "no answer in time" : s.connection.error_text();
         co_return false;
     }
 
@@ -386,6 +390,17 @@ int run(const Config& config) {
     if (!config.debug_pause_fifo.empty())
         roots->set_pause_hook([fifo = config.debug_pause_fifo](std::string_view p) { pause_on_fifo(fifo, p); });
 
+    std::optional<client::TlsTarget> tls;
+    if (config.tls) {
+        std::string error;
+        auto context = client::make_client_tls_context(true, config.tls_ca_file, error);
+        if (!context) {
+            util::log_error("taskd-agent: " + error);
+            return 2;
+        }
+        tls = client::TlsTarget{std::move(context), config.host};
+    }
+
     net::io_context ioc(1);
     boost::system::error_code ec;
     net::ip::tcp::resolver resolver(ioc);
@@ -400,7 +415,7 @@ int run(const Config& config) {
     for (const auto& r : roots->paths()) shown_roots += (shown_roots.empty() ? "" : ", ") + r;
     util::log_info("taskd-agent " TASKD_VERSION ": agent " + config.agent_id + ", server " + config.server_url +
                    ", concurrency " + std::to_string(config.concurrency) + ", roots " + shown_roots);
-    Agent agent(config, *roots, ioc, endpoint);
+    Agent agent(config, *roots, ioc, endpoint, tls ? &*tls : nullptr);
     return agent.run();
 }
 

@@ -12,11 +12,14 @@
 namespace taskd::agent {
 
 struct Config {
-    // --server: http://HOST[:PORT][/PREFIX]
+    // --server: http://HOST[:PORT][/PREFIX] or https://...
     std::string server_url;
+    bool tls = false;  // https
     std::string host;
     unsigned short port = 80;
     std::string base_path;  // "" or "/prefix" (no trailing slash)
+    // --tls-ca: the CA certificates (PEM) the server's must chain to, instead of the system's.
+    std::string tls_ca_file;
 
     std::string agent_id;
     std::string token;  // read from --token-file

@@ -50,7 +50,10 @@ po::options_description describe(const Config& d) {
 
     po::options_description agent("Agent");
     agent.add_options()
-        ("server", po::value<std::string>()->value_name("URL"), "taskd's address: http://HOST[:PORT][/PREFIX] (required)")
+        ("server", po::value<std::string>()->value_name("URL"),
+         "taskd's address: http://HOST[:PORT][/PREFIX] or https://... (required)")
+        ("tls-ca", po::value<std::string>()->value_name("FILE"),
+         "with an https:// server: trust only the CA certificates (PEM) in FILE, instead of the system's")
         ("agent-id", po::value<std::string>()->value_name("UUID"), "this agent's id, from POST /agents (required)")
         ("token-file", po::value<std::string>()->value_name("FILE"),
          "file holding this agent's token, from POST /agents (required)")
@@ -98,9 +101,9 @@ void set_server(Config& c, const std::string& url) {
         return po::error("the argument ('" + url + "') for option '--server' is invalid: " + why);
     };
     if (!u) throw bad("not a URL");
-    if (u->scheme() != "http")
-        throw bad(u->scheme() == "https" ? "https is not supported yet: put a TLS proxy beside the agent"
-                                         : "expected http://HOST[:PORT]");
+    if (u->scheme() != "http" && u->scheme() != "https") throw bad("expected http://HOST[:PORT] or https://HOST[:PORT]");
+    c.tls = u->scheme() == "https";
+    if (c.tls) c.port = 443;
     if (u->host().empty()) throw bad("no host");
     if (u->has_query() || u->has_fragment() || u->has_userinfo()) throw bad("no query, fragment or user allowed");
     c.server_url = url;
@@ -144,6 +147,10 @@ Config to_config(const po::variables_map& vm) {
     using namespace std::chrono_literals;
     Config c;
     set_server(c, required(vm, "server"));
+    if (vm.count("tls-ca")) {
+        c.tls_ca_file = vm["tls-ca"].as<std::string>();
+        if (!c.tls) throw po::error("--tls-ca is for an https:// --server, and --server is " + c.server_url);
+    }
     c.agent_id = required(vm, "agent-id");
     if (!model::parse_uuid(c.agent_id))
         throw po::error("the argument ('" + c.agent_id + "') for option '--agent-id' is not a UUID");

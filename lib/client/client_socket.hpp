@@ -24,7 +24,7 @@ public:
 
     // Opens the connection unless it is open (setup calls it, so that the measured phase does
     // not pay for it). No Nagle delay: one small request at a time.
-    boost::asio::awaitable<Transport> connect();
+    virtual boost::asio::awaitable<Transport> connect();
     bool is_open() const { return open_; }
     std::uint64_t connects() const { return connects_; }
     const boost::system::error_code& last_error() const { return last_error_; }

@@ -8,18 +8,25 @@
 // had closed it while idle, and never read the request) is reopened and the request sent again.
 // No pipelining: one request in flight per connection, as a real agent sends them.
 //
+// With a TlsTarget it speaks HTTPS: connect() does the TLS handshake too (verifying the server as
+// the target's context says), and every later byte goes through TLS. Without one, the plain
+// path is the socket's own reads and writes, as before.
+//
 // Lives on one io_context thread (not thread-safe). The Watchdog aborts an exchange that takes
 // longer than the run's timeout; exchange() then reports `timed_out`.
 #pragma once
 
 #include "client/client_socket.hpp"
+#include "client/tls_client_context.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,15 +40,28 @@ struct HttpResponse {
 
 class HttpConnection final : public ClientSocket {
 public:
-    using ClientSocket::ClientSocket;
+    // `tls`: HTTPS to that target (it outlives the connection); null: plain HTTP.
+    HttpConnection(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint endpoint,
+                   const TlsTarget* tls = nullptr);
 
+    // Opens the connection unless it is open, with the TLS handshake when there is TLS.
+    boost::asio::awaitable<Transport> connect() override;
     boost::asio::awaitable<Transport> exchange(std::string_view request, HttpResponse& out);
     std::uint64_t stale_retries() const { return stale_retries_; }
+    // What went wrong with the last failed exchange, for a log line: the socket's error, or
+    // why the server's certificate was not trusted.
+    std::string error_text() const;
 
 private:
     boost::asio::awaitable<Transport> exchange_once(std::string_view request, HttpResponse& out, bool& answered);
-    void on_close() override { buffer_.clear(); }
+    void on_close() override {
+        buffer_.clear();
+        tls_stream_.reset();
+    }
 
+    const TlsTarget* tls_;
+    std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_stream_;  // while open
+    std::string verify_error_;  // of the last failed handshake, if the certificate was the reason
     boost::beast::flat_buffer buffer_;
     std::uint64_t stale_retries_ = 0;
 };

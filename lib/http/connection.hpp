@@ -1,5 +1,11 @@
 // Connection: one client's TCP connection, served by one coroutine on its own strand.
 //
+// Plain HTTP (Connection, over a tcp::socket) or HTTPS (TlsConnection, over an ssl::stream):
+// one template, so that both serve requests with the same code, and the TLS steps (handshake,
+// close_notify, no write without waiting) are `if constexpr` blocks the plain one never runs.
+// The TLS handshake must end within the header timeout: a client that opens a connection and
+// sends nothing is closed as a slow client is.
+//
 // The loop: wait for a request (idle timeout), read its header (header timeout, header limit),
 // then its body (body timeout, body limit), route it, run the handler, write the answer (write
 // timeout), and go round again while keep-alive holds. Pipelined requests wait in the read
@@ -31,6 +37,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -40,6 +48,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace taskd::http {
 
@@ -49,19 +58,46 @@ struct Observers {
     RequestMetrics& metrics;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+// What the listener holds of a connection, whatever it runs over.
+class AnyConnection {
 public:
-    Connection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits, Observers observers);
-
-    boost::asio::awaitable<void> run();
-
+    virtual ~AnyConnection() = default;
+    virtual boost::asio::awaitable<void> run() = 0;
     // Finish the request in flight, if any, then close; an idle connection closes at once.
-    void request_close();
+    virtual void request_close() = 0;
+    virtual boost::asio::any_io_executor executor() = 0;
+};
 
-    boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+// `Stream`: boost::asio::ip::tcp::socket or TlsStream (instantiated for these two only).
+template <class Stream>
+class BasicConnection final : public AnyConnection, public std::enable_shared_from_this<BasicConnection<Stream>> {
+public:
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+    // Plain HTTP.
+    BasicConnection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits,
+                    Observers observers)
+        requires(!kTls);
+    // HTTPS with `tls` (the certificate current at the accept, kept while the connection lasts).
+    BasicConnection(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls,
+                    const Router& router, const Limits& limits, Observers observers)
+        requires(kTls);
+
+    boost::asio::awaitable<void> run() override;
+    void request_close() override;
+    boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
 
 private:
     using Clock = std::chrono::steady_clock;
+
+    // The TCP socket under the stream: closed by the watchdog, cancelled by request_close().
+    boost::asio::ip::tcp::socket& socket() {
+        if constexpr (kTls) return stream_.next_layer();
+        else return stream_;
+    }
+    void init();
 
     // The pending wait must end by `deadline`, or the watchdog closes the socket;
     // Clock::time_point::max() for none (while a handler runs: a long poll waits on purpose).
@@ -72,7 +108,8 @@ private:
     boost::asio::awaitable<boost::system::error_code> read_some(Clock::time_point deadline);
     // What an answer still has to send.
     using Unsent = boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, 2>>;
-    // Sends what the socket takes now, without waiting; false if the connection failed.
+    // Sends what the socket takes now, without waiting; false if the connection failed. Over
+    // TLS it sends nothing (Asio's TLS stream cannot write without waiting).
     bool send_now(Unsent& rest);
     // Writes what send_now() left, waiting for the reader until the write deadline.
     boost::asio::awaitable<bool> send_rest(Unsent rest);
@@ -92,10 +129,17 @@ private:
     // The access log's line and the metrics of the request just answered (or refused).
     void observe(const Response& response, Clock::time_point started);
     boost::asio::awaitable<void> reply_and_close(Response response, unsigned version);
+    // Reads and drops what the client still sends, for a while, after our last answer.
+    boost::asio::awaitable<void> linger();
     boost::asio::awaitable<void> close_gracefully();
     boost::asio::awaitable<void> until_client_closed();
+    // TLS only: the handshake, under the header timeout; false if it failed.
+    boost::asio::awaitable<bool> handshake();
+    // TLS only: sends close_notify once, without waiting for the client's.
+    boost::asio::awaitable<void> send_close_notify();
 
-    boost::asio::ip::tcp::socket socket_;  // non-blocking: send_now() must not wait
+    std::shared_ptr<boost::asio::ssl::context> tls_;  // TLS only; before stream_, which uses it
+    Stream stream_;  // its socket non-blocking: send_now() must not wait
     boost::asio::steady_timer watchdog_;
     Clock::time_point deadline_ = Clock::time_point::max();
     Clock::time_point watchdog_at_ = Clock::time_point::max();  // what watchdog_ is armed for
@@ -110,6 +154,10 @@ private:
     std::size_t body_bytes_ = 0;  // of the current answer, streamed or not
     bool busy_ = false;     // between the first byte of a request and the end of its answer
     bool closing_ = false;  // set by request_close()
+    bool tls_open_ = false;  // TLS only: handshake done, close_notify not sent
 };
+
+using Connection = BasicConnection<boost::asio::ip::tcp::socket>;
+using TlsConnection = BasicConnection<TlsStream>;
 
 }  // namespace taskd::http

@@ -35,12 +35,13 @@ const std::string kAddressFull = refusal(429, "Too Many Requests", "Too many con
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, unsigned threads, const Router& router, const Limits& limits,
-                   Observers observers)
+                   Observers observers, const TlsContext* tls)
     : ioc_(ioc),
       strands_(threads > 1),
       router_(router),
       limits_(limits),
       observers_(observers),
+      tls_(tls),
       acceptor_(new_executor()),
       quota_(limits.max_connections, limits.max_connections_per_ip) {}
 
@@ -77,13 +78,17 @@ net::awaitable<void> Listener::accept_loop() {
         const auto client = socket.remote_endpoint(ec);
         if (ec) continue;  // already reset by the client: the socket closes here
 
-        std::shared_ptr<Connection> connection;
+        std::shared_ptr<AnyConnection> connection;
         const std::string* refused = &kServerFull;
         {
             std::lock_guard lock(mutex_);
             const auto verdict = stopping_ ? ConnectionQuota::Verdict::server_full : quota_.admit(client.address());
             if (verdict == ConnectionQuota::Verdict::admitted) {
-                connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
+                if (tls_)
+                    connection = std::make_shared<TlsConnection>(std::move(socket), tls_->current(), router_, limits_,
+                                                                 observers_);
+                else
+                    connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
                 connections_.insert(connection);
             } else if (verdict == ConnectionQuota::Verdict::address_full) {
                 refused = &kAddressFull;
@@ -99,7 +104,7 @@ net::awaitable<void> Listener::accept_loop() {
     }
 }
 
-net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection, net::ip::address client) {
+net::awaitable<void> Listener::serve(std::shared_ptr<AnyConnection> connection, net::ip::address client) {
     try {
         co_await connection->run();
     } catch (const std::exception& e) {
@@ -116,8 +121,10 @@ net::awaitable<void> Listener::serve(std::shared_ptr<Connection> connection, net
 }
 
 net::awaitable<void> Listener::refuse(tcp::socket socket, const std::string& answer) {
-    // A fresh socket's send buffer takes these few bytes at once: no write deadline needed.
-    co_await net::async_write(socket, net::buffer(answer), kToken);
+    // A fresh socket's send buffer takes these few bytes at once: no write deadline needed. A TLS
+    // client could not read a plain answer, and a handshake is the work a flood must not buy: it
+    // is just closed.
+    if (!tls_) co_await net::async_write(socket, net::buffer(answer), kToken);
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
@@ -128,7 +135,7 @@ void Listener::shutdown(std::function<void()> on_drained) {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
     });
-    std::vector<std::shared_ptr<Connection>> open;
+    std::vector<std::shared_ptr<AnyConnection>> open;
     bool drained_now = false;
     {
         std::lock_guard lock(mutex_);

@@ -18,6 +18,10 @@ namespace taskd::server {
 
 struct Config {
     std::string listen = "127.0.0.1:8000";
+    // --tls-cert, --tls-key: HTTPS with this PEM certificate (chain) and key; both empty: plain
+    // HTTP. Read again on SIGHUP.
+    std::string tls_cert_file;
+    std::string tls_key_file;
     std::filesystem::path data_dir = "data";
     std::string admin_token_file;
     std::string admin_token_env;  // TASKD_ADMIN_TOKEN

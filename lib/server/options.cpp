@@ -81,7 +81,11 @@ po::options_description describe(const Config& d) {
         ("shutdown-timeout", duration_value(d.shutdown_timeout)->value_name("DURATION"),
          "on SIGTERM/SIGINT, how long in-flight requests may take to finish")
         ("ui", po::value<bool>()->default_value(d.api.ui)->value_name("BOOL"),
-         "serve the operator's console at /ui (it signs in with the admin token); --ui=false turns it off");
+         "serve the operator's console at /ui (it signs in with the admin token); --ui=false turns it off")
+        ("tls-cert", po::value<std::string>()->value_name("FILE"),
+         "serve HTTPS with this PEM certificate (then any intermediates); needs --tls-key; "
+         "SIGHUP reads both files again")
+        ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert");
 
     po::options_description limits("Limits");
     limits.add_options()
@@ -219,6 +223,10 @@ Config to_config(const po::variables_map& vm) {
     c.listen = vm["listen"].as<std::string>();
     c.data_dir = vm["data-dir"].as<std::string>();
     if (vm.count("admin-token-file")) c.admin_token_file = vm["admin-token-file"].as<std::string>();
+    if (vm.count("tls-cert")) c.tls_cert_file = vm["tls-cert"].as<std::string>();
+    if (vm.count("tls-key")) c.tls_key_file = vm["tls-key"].as<std::string>();
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+        throw po::error("--tls-cert and --tls-key go together: give both for HTTPS, or neither for plain HTTP");
     c.insecure_no_admin_auth = vm["insecure-no-admin-auth"].as<bool>();
     c.threads = static_cast<unsigned>(in_range(vm, "threads", 0, 1024));
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());

@@ -5,6 +5,7 @@
 #include "auth/admin_token.hpp"
 #include "auth/token.hpp"
 #include "http/listener.hpp"
+#include "http/tls_context.hpp"
 #include "model/time.hpp"
 #include "journal/recovery.hpp"
 #include "journal/storage.hpp"
@@ -25,6 +26,8 @@
 #include <charconv>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
@@ -98,6 +101,19 @@ int run(const Config& config) {
         return 2;
     }
 
+    // A certificate that cannot be used stops the start, before anything else is touched.
+    std::unique_ptr<http::TlsContext> tls;
+    if (!config.tls_cert_file.empty()) {
+        http::TlsFiles files{config.tls_cert_file, config.tls_key_file};
+        auto loaded = http::load_tls_context(files);
+        if (!loaded.context) {
+            util::log_error(loaded.error);
+            return 2;
+        }
+        util::log_info("TLS certificate: " + loaded.certificate);
+        tls = std::make_unique<http::TlsContext>(std::move(files), std::move(loaded.context));
+    }
+
     std::error_code fs_ec;
     std::filesystem::create_directories(config.data_dir, fs_ec);
     if (fs_ec) {
@@ -142,7 +158,7 @@ int run(const Config& config) {
     net::io_context ioc(static_cast<int>(config.threads));
     http::AccessLog access_log(config.access_log);
     http::RequestMetrics request_metrics(router.routes());
-    http::Listener listener(ioc, config.threads, router, config.http, {access_log, request_metrics});
+    http::Listener listener(ioc, config.threads, router, config.http, {access_log, request_metrics}, tls.get());
     ServerMetrics server_metrics(request_metrics, listener, writer);
     ctx.write_server_metrics = [&server_metrics](std::string& out) { server_metrics.write(out); };
     const auto bound = listener.listen(*endpoint);
@@ -156,7 +172,28 @@ int run(const Config& config) {
     auto control = net::make_strand(ioc);
     net::signal_set signals(control, SIGINT, SIGTERM);
     net::steady_timer deadline(control);
+    // SIGHUP (with TLS): read the certificate and key again. New connections get the new ones;
+    // open connections keep theirs. The files are small: read on the control strand.
+    net::signal_set reload_signals(control);
+    std::function<void()> await_reload = [&] {
+        reload_signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            const auto loaded = tls->reload();
+            if (loaded.context)
+                util::log_info("SIGHUP: TLS certificate reloaded for new connections: " + loaded.certificate);
+            else
+                util::log_error("SIGHUP: TLS certificate not reloaded, new connections still get the previous one: " +
+                                loaded.error);
+            await_reload();
+        });
+    };
+    if (tls) {
+        reload_signals.add(SIGHUP);
+        await_reload();
+    }
     auto shut_down = [&] {
+        boost::system::error_code ignored;
+        reload_signals.cancel(ignored);  // its wait would keep the io_context running
         ctx.waiters.stop();  // long polls answer null now
         deadline.expires_after(config.shutdown_timeout);
         deadline.async_wait([&](const boost::system::error_code& wait_ec) {
@@ -180,8 +217,13 @@ int run(const Config& config) {
     auto join_all = [&] {
         for (auto& t : threads) t.join();
     };
-    util::log_info(std::string("taskd ") + TASKD_VERSION + " listening on http://" + format_endpoint(*bound) + " with " +
-                   std::to_string(config.threads) + " threads; recovering " + config.data_dir.string());
+    util::log_info(std::string("taskd ") + TASKD_VERSION + " listening on " + (tls ? "https://" : "http://") +
+                   format_endpoint(*bound) + " with " + std::to_string(config.threads) + " threads; recovering " +
+                   config.data_dir.string());
+    if (!tls && !endpoint->address().is_loopback())
+        util::log_warn("serving plain HTTP on " + format_endpoint(*bound) +
+                       ", which is not a loopback address: tokens and tasks cross the network unencrypted; "
+                       "use --tls-cert and --tls-key, or a TLS proxy in front");
     util::log_info("admin token: " + admin->origin);
     if (config.insecure_no_admin_auth)
         util::log_warn("--insecure-no-admin-auth: admin endpoints are open to anyone who can reach " + config.listen);

@@ -102,7 +102,7 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
     ::close(fds[1]);
     reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 
-    const std::string marker = "listening on http://";
+    const std::string marker = "listening on http";  // http:// or https://
     if (!wait_for_log(marker)) {
         const std::string text = log();
         kill();
@@ -115,8 +115,8 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
         throw std::runtime_error("taskd did not become ready; its output:\n" + text);
     }
     std::lock_guard lock(mutex_);
-    // "listening on http://127.0.0.1:PORT ..." or "http://[::1]:PORT ..."
-    const auto at = log_.find(marker) + marker.size();
+    // "listening on http://127.0.0.1:PORT ..." or "https://[::1]:PORT ..."
+    const auto at = log_.find("://", log_.find(marker)) + 3;
     const auto end = log_.find_first_of(" \n", at);
     const std::string address = log_.substr(at, end - at);
     const auto colon = address.rfind(':');

@@ -83,12 +83,30 @@ BOOST_FIXTURE_TEST_CASE(values_are_read, Files) {
     BOOST_TEST(p.config.base_path == "/taskd");
 }
 
+BOOST_FIXTURE_TEST_CASE(an_https_server_and_its_ca, Files) {
+    auto args = base();
+    args[1] = "https://taskd.internal/q";
+    auto p = parse(args);
+    BOOST_TEST_REQUIRE(p.run, p.output);
+    BOOST_TEST(p.config.tls);
+    BOOST_TEST(p.config.host == "taskd.internal");
+    BOOST_TEST(p.config.port == 443);
+    BOOST_TEST(p.config.base_path == "/q");
+    BOOST_TEST(p.config.tls_ca_file == "");  // the system's store
+    args.insert(args.end(), {"--tls-ca", "/etc/taskd-agent/ca.pem"});
+    p = parse(args);
+    BOOST_TEST_REQUIRE(p.run, p.output);
+    BOOST_TEST(p.config.tls_ca_file == "/etc/taskd-agent/ca.pem");
+    BOOST_TEST(!parse(base()).config.tls);
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_values_are_one_line_and_exit_2, Files) {
     const std::vector<std::vector<std::string>> extras = {
         {"--concurrency", "0"}, {"--concurrency", "257"}, {"--concurrency", "x"}, {"--step-timeout", "5 minutes"},
-        {"--poll-wait", "61s"}, {"--poll-wait", "1500ms"}, {"--server", "https://x"}, {"--server", "x:80"},
+        {"--poll-wait", "61s"}, {"--poll-wait", "1500ms"}, {"--server", "ftp://x"}, {"--server", "x:80"},
         {"--server", "http://x:0"}, {"--agent-id", "x"}, {"--allow-root", "rel"}, {"--log-level", "loud"},
-        {"--token-file", "/nonexistent/token"}, {"--compose-command", " "}, {"--what"}, {"stray"}};
+        {"--token-file", "/nonexistent/token"}, {"--compose-command", " "}, {"--what"}, {"stray"},
+        {"--tls-ca", "/etc/ssl/ca.pem"} /* with an http:// server */};
     for (const auto& extra : extras) {
         auto args = base();
         args.insert(args.end(), extra.begin(), extra.end());

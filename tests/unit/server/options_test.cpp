@@ -342,4 +342,27 @@ BOOST_AUTO_TEST_CASE(bad_config_files_exit_2) {
     }
 }
 
+// HTTPS needs both files; one of them alone is a mistake worth stopping for.
+BOOST_AUTO_TEST_CASE(tls_cert_and_key_go_together) {
+    const auto both = parse({"--tls-cert", "/etc/taskd/cert.pem", "--tls-key", "/etc/taskd/key.pem"});
+    BOOST_TEST_REQUIRE(both.run, both.output);
+    BOOST_TEST(both.config.tls_cert_file == "/etc/taskd/cert.pem");
+    BOOST_TEST(both.config.tls_key_file == "/etc/taskd/key.pem");
+    const auto neither = parse({});
+    BOOST_TEST(neither.config.tls_cert_file.empty());
+    BOOST_TEST(neither.config.tls_key_file.empty());
+    for (const char* flag : {"--tls-cert", "--tls-key"}) {
+        BOOST_TEST_CONTEXT(flag) {
+            const auto p = parse({flag, "/etc/taskd/x.pem"});
+            BOOST_TEST(!p.run);
+            BOOST_TEST(p.exit_code == 2);
+            BOOST_TEST(std::count(p.output.begin(), p.output.end(), '\n') == 1);
+            BOOST_TEST(p.output.find("--tls-cert and --tls-key go together") != std::string::npos, p.output);
+        }
+    }
+    const auto help = parse({"--help"});
+    BOOST_TEST(help.output.find("--tls-cert") != std::string::npos);
+    BOOST_TEST(help.output.find("--tls-key") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
