@@ -51,10 +51,11 @@ FROM ${DEBIAN_SLIM}
 COPY --from=build /out/runtime-packages /usr/local/share/taskd/runtime-packages
 # The packages of every library the binaries link, as the build stage found them with ldd and
 # dpkg -S: Boost's json, url and program_options, OpenSSL's libssl3, and libc6/libstdc++6/libgcc-s1
-# (already in the base).
+# (already in the base); and ca-certificates, the system store taskd-agent verifies an https://
+# server against when no --tls-ca is given.
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      $(cat /usr/local/share/taskd/runtime-packages) \
+      $(cat /usr/local/share/taskd/runtime-packages) ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && useradd --uid 10001 --user-group --home-dir /var/lib/taskd --no-create-home \
       --shell /usr/sbin/nologin taskd \
