@@ -11,12 +11,17 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/write.hpp>
 
+#include <malloc.h>
+
 namespace taskd::http {
 namespace net = boost::asio;
 using net::ip::tcp;
 
 namespace {
 constexpr auto kToken = net::as_tuple(net::use_awaitable);
+
+// A drop of this many open connections, to half the peak or less, returns freed memory (serve()).
+constexpr std::size_t kTrimAfterSurge = 256;
 
 // When accept fails for want of descriptors, retrying at once would spin; wait a little.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{50};
@@ -90,6 +95,7 @@ net::awaitable<void> Listener::accept_loop() {
                 else
                     connection = std::make_shared<Connection>(std::move(socket), router_, limits_, observers_);
                 connections_.insert(connection);
+                peak_connections_ = std::max(peak_connections_, connections_.size());
             } else if (verdict == ConnectionQuota::Verdict::address_full) {
                 refused = &kAddressFull;
             }
@@ -111,13 +117,26 @@ net::awaitable<void> Listener::serve(std::shared_ptr<AnyConnection> connection, 
         util::log_error(std::string("connection ended by exception: ") + e.what());
     }
     std::function<void()> drained;
+    bool trim = false;
     {
         std::lock_guard lock(mutex_);
         connections_.erase(connection);
         quota_.release(client);
         if (stopping_ && connections_.empty()) drained = std::move(on_drained_);
+        const std::size_t open = connections_.size();
+        if (open + kTrimAfterSurge <= peak_connections_ && open <= peak_connections_ / 2) {
+            trim = true;
+            peak_connections_ = open;
+        }
     }
+    connection.reset();  // its buffers are freed before the trim below
     if (drained) drained();
+    // Once a surge of connections has mostly gone (a slowloris, a flood, a fleet reconnecting),
+    // give the memory their buffers took back to the system: glibc keeps freed pages in its
+    // arenas, and 2,000 closed connections left a release build's RSS at 23 MiB instead of 10;
+    // malloc_trim returned 8 of the 12.5 MiB (the rest is Asio's per-descriptor state, pooled for
+    // reuse, and fragmentation). A few milliseconds of this thread, once per surge.
+    if (trim) ::malloc_trim(0);
 }
 
 net::awaitable<void> Listener::refuse(tcp::socket socket, const std::string& answer) {

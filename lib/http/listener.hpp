@@ -65,6 +65,7 @@ private:
     mutable std::mutex mutex_;
     std::unordered_set<std::shared_ptr<AnyConnection>> connections_;
     ConnectionQuota quota_;
+    std::size_t peak_connections_ = 0;  // since the last trim (serve())
     bool stopping_ = false;
     std::function<void()> on_drained_;
 };
