@@ -20,8 +20,6 @@ namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 using net::ip::tcp;
 
-namespace {
-
 HttpResponse to_response(bhttp::response<bhttp::string_body>& msg) {
     HttpResponse r;
     r.status = msg.result_int();
@@ -34,8 +32,6 @@ HttpResponse to_response(bhttp::response<bhttp::string_body>& msg) {
     r.keep_alive = msg.keep_alive();
     return r;
 }
-
-}  // namespace
 
 boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
 

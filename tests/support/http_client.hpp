@@ -4,6 +4,8 @@
 // send_raw() writes bytes as they are (malformed requests, split requests) and reads one answer.
 #pragma once
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 
 #include <map>
@@ -23,6 +25,9 @@ struct HttpResponse {
     boost::json::value json() const;  // throws if the body is not JSON
     std::string header(const std::string& lower_name) const;
 };
+
+// A Beast response as an HttpResponse (its body moved out): for the plain and the TLS client.
+HttpResponse to_response(boost::beast::http::response<boost::beast::http::string_body>& msg);
 
 class HttpClient {
 public:

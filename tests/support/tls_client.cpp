@@ -119,16 +119,7 @@ HttpResponse TlsClient::request(const std::string& method, const std::string& ta
     impl_->step("write", [&](auto handler) { bhttp::async_write(impl_->stream, req, std::move(handler)); });
     bhttp::response<bhttp::string_body> msg;
     impl_->step("read", [&](auto handler) { bhttp::async_read(impl_->stream, impl_->buffer, msg, std::move(handler)); });
-    HttpResponse r;
-    r.status = msg.result_int();
-    for (const auto& field : msg) {
-        std::string name(field.name_string());
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        r.headers[name] = std::string(field.value());
-    }
-    r.body = std::move(msg.body());
-    r.keep_alive = msg.keep_alive();
-    return r;
+    return to_response(msg);
 }
 
 std::string TlsClient::peer_common_name() const {
