@@ -3,8 +3,7 @@
 # The document is checked to be JSON here, so that a typo fails the build, not a request. The
 # page gets the document inlined in its <script type="application/json"> element; every "<"
 # of the document (they occur only inside strings) is written \u003c, so that nothing in it can
-# end that element or open a comment there. Bytes are written as a hex array: no delimiter of
-# a raw string literal can clash with the content, and non-ASCII bytes need no escaping.
+# end that element or open a comment there. Bytes are written as a hex array (lib/hex_array.cmake).
 cmake_minimum_required(VERSION 3.25)
 
 file(READ "${JSON}" document)
@@ -26,15 +25,7 @@ string(REPLACE "@OPENAPI_DOCUMENT@" "${inlined}" page "${page}")
 get_filename_component(out_dir "${OUT}" DIRECTORY)
 file(WRITE "${out_dir}/docs.html" "${page}")
 
-function(hex_array file name out)
-  file(READ "${file}" hex HEX)
-  string(LENGTH "${hex}" length)
-  math(EXPR bytes "${length} / 2")
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
-  # Lines of 32 bytes, to keep compiler diagnostics and diffs of the generated file readable.
-  string(REGEX REPLACE "((0x..,){32})" "\\1\n" hex "${hex}")
-  set(${out} "constexpr unsigned char ${name}[${bytes}] = {\n${hex}\n};\n" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/../hex_array.cmake")
 
 hex_array("${JSON}" kOpenApiJson json_array)
 hex_array("${out_dir}/docs.html" kDocsHtml html_array)
