@@ -19,9 +19,11 @@
 #include "journal/change_log.hpp"
 #include "model/time.hpp"
 #include "model/uuid.hpp"
+#include "backend/memory_backend.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
@@ -50,7 +52,8 @@ struct World {
     model::ManualClock clock{model::from_micros(1'700'000'000'000'000)};
     journal::MemoryLog log;
     store::Store store{clock, log};
-    api::ApiContext ctx{store, log, auth::hash_token("admin-token"), api::ApiConfig{}};
+    backend::MemoryBackend backend{store, log};
+    api::ApiContext ctx{backend, auth::hash_token("admin-token"), api::ApiConfig{}};
     http::Router router = api::make_router(ctx);
     http::Limits limits;
 
@@ -121,8 +124,14 @@ bool serve_one(World& w, std::string_view& input) {
     const unsigned status = response->status;
     if (status < 200 || status > 599 || (status >= 500 && status != 503)) finding("status", request, status);
     if (response->stream) {
-        std::string piece;
-        for (int i = 0; i < 100000 && response->stream(piece); ++i) piece.clear();
+        // Drained on the same io_context: the in-memory backend's pages complete at once.
+        net::co_spawn(io, [&]() -> net::awaitable<void> {
+            std::string piece;
+            for (int i = 0; i < 100000; ++i, piece.clear())
+                if (co_await response->stream(piece) != http::Piece::more) break;
+        }, net::detached);
+        io.restart();
+        io.run();
     }
     w.clock.advance(std::chrono::seconds{1});
     return parser.keep_alive() && !w.ctx.waiters.stopping();

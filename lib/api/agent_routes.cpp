@@ -16,10 +16,10 @@ using http::Method;
 using http::Request;
 using model::FieldErrors;
 
-model::Result<void> admin_only(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
-    if (!caller) return caller.error();
-    return require_admin(*caller);
+net::awaitable<model::Result<void>> admin_only(ApiContext& ctx, Request& r) {
+    auto caller = co_await authenticate(ctx, r);
+    if (!caller) co_return caller.error();
+    co_return require_admin(*caller);
 }
 
 model::Result<model::Uuid> path_agent_id(const Request& r) {
@@ -32,7 +32,7 @@ model::Error agent_not_found(const model::Uuid& id) {
 }
 
 net::awaitable<HandlerResult> register_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
+    if (auto ok = co_await admin_only(ctx, r); !ok) co_return ok.error();
     boost::json::monotonic_resource body_memory;
     auto body = parse_json_body(r.body, ctx.config.max_json_depth, &body_memory);
     if (!body) co_return body.error();
@@ -41,18 +41,19 @@ net::awaitable<HandlerResult> register_agent(ApiContext& ctx, Request& r) {
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
     // The token is shown in this answer only; the store keeps its hash.
     const std::string token = auth::generate_token();
-    auto registered = ctx.store.register_agent(std::move(input.name), input.tenant_id, auth::hash_token(token));
+    auto registered = co_await ctx.backend.register_agent(std::move(input.name), input.tenant_id, auth::hash_token(token));
     if (!registered) co_return registered.error();
-    if (auto ok = co_await durable(ctx, registered->sequence); !ok) co_return ok.error();
     std::string out;
-    append_agent(out, registered->value, token);
+    append_agent(out, *registered, token);
     co_return json_response(201, std::move(out));
 }
 
 net::awaitable<HandlerResult> list_agents(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
+    if (auto ok = co_await admin_only(ctx, r); !ok) co_return ok.error();
+    auto agents = co_await ctx.backend.list_agents();
+    if (!agents) co_return agents.error();
     std::string out = "[";
-    for (const model::Agent& agent : ctx.store.list_agents()) {
+    for (const model::Agent& agent : *agents) {
         if (out.size() > 1) out += ',';
         append_agent(out, agent);
     }
@@ -61,24 +62,24 @@ net::awaitable<HandlerResult> list_agents(ApiContext& ctx, Request& r) {
 }
 
 net::awaitable<HandlerResult> get_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
+    if (auto ok = co_await admin_only(ctx, r); !ok) co_return ok.error();
     auto id = path_agent_id(r);
     if (!id) co_return id.error();
-    auto agent = ctx.store.find_agent(*id);
-    if (!agent) co_return agent_not_found(*id);
+    auto agent = co_await ctx.backend.find_agent(*id);
+    if (!agent) co_return agent.error();
+    if (!*agent) co_return agent_not_found(*id);
     std::string out;
-    append_agent(out, *agent);
+    append_agent(out, **agent);
     co_return json_response(200, std::move(out));
 }
 
 net::awaitable<HandlerResult> delete_agent(ApiContext& ctx, Request& r) {
-    if (auto ok = admin_only(ctx, r); !ok) co_return ok.error();
+    if (auto ok = co_await admin_only(ctx, r); !ok) co_return ok.error();
     auto id = path_agent_id(r);
     if (!id) co_return id.error();
-    auto deleted = ctx.store.delete_agent(*id);
-    if (!deleted) co_return deleted.error();
+    auto deleted = co_await ctx.backend.delete_agent(*id);
     ctx.waiters.wake_agent(*id);  // its waiting long polls answer 401 now, not at their deadline
-    if (auto ok = co_await durable(ctx, deleted->sequence); !ok) co_return ok.error();
+    if (!deleted) co_return deleted.error();
     co_return json_response(204, {});
 }
 

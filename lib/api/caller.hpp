@@ -10,6 +10,8 @@
 #include "model/agent.hpp"
 #include "model/errc.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <optional>
 
 namespace taskd::api {
@@ -20,7 +22,7 @@ struct Caller {
 };
 
 // Authenticating as an agent marks that agent seen. Sets request.who for the access log.
-model::Result<Caller> authenticate(ApiContext& ctx, http::Request& request);
+boost::asio::awaitable<model::Result<Caller>> authenticate(ApiContext& ctx, http::Request& request);
 
 model::Result<void> require_admin(const Caller& caller);
 model::Result<void> require_agent(const Caller& caller);

@@ -2,9 +2,8 @@
 #pragma once
 
 #include "api/waiters.hpp"
-#include "journal/change_log.hpp"
+#include "backend/backend.hpp"
 #include "model/agent.hpp"
-#include "store/store.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -30,11 +29,10 @@ struct ApiConfig {
 };
 
 struct ApiContext {
-    store::Store& store;
-    journal::ChangeLog& log;
+    backend::Backend& backend;  // the store behind the API: in memory with a journal, or PostgreSQL
     model::TokenHash admin_token_hash;
     ApiConfig config;
-    std::atomic<bool> ready{false};  // recovery from disk is done (/readyz)
+    std::atomic<bool> ready{false};  // recovery from disk is done, or the database reached (/readyz)
     Waiters waiters{config.max_waiters};
     // Appends the server's own metrics (HTTP, journal, snapshots, ...) to GET /metrics; set by
     // the server before it serves.

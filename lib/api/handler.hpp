@@ -24,10 +24,6 @@ enum class WhenRecovering { refuse, serve };
 
 http::Handler make_handler(ApiContext& ctx, HandlerFn fn, WhenRecovering when_recovering = WhenRecovering::refuse);
 
-// Completes once the journal record `sequence` is durable (at once for 0); the error to answer
-// (503) if it never will be. Every handler that changed state awaits this before answering.
-boost::asio::awaitable<model::Result<void>> durable(ApiContext& ctx, std::uint64_t sequence);
-
 inline http::Response json_response(unsigned status, std::string body) {
     http::Response r;
     r.status = status;

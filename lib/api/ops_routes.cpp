@@ -20,9 +20,10 @@ net::awaitable<HandlerResult> healthz(ApiContext&, Request&) { co_return json_re
 // after a journal failure (until a restart), saying why.
 net::awaitable<HandlerResult> readyz(ApiContext& ctx, Request&) {
     if (!ctx.ready.load()) co_return model::make_error(model::Errc::unavailable, "Not ready: recovering state from disk");
-    if (!ctx.log.healthy())
-        co_return model::make_error(model::Errc::journal_failed, "Not ready: the journal failed (" + ctx.log.failure() +
-                                                                     "); changes are refused until taskd restarts");
+    if (auto why = ctx.backend.unavailable()) {
+        why->detail = "Not ready: " + why->detail;
+        co_return std::move(*why);
+    }
     co_return json_response(200, R"({"status":"ready"})");
 }
 
@@ -30,7 +31,7 @@ net::awaitable<HandlerResult> readyz(ApiContext& ctx, Request&) {
 // ctx.write_server_metrics. A scrape costs the number of tenants and routes, not of tasks.
 net::awaitable<HandlerResult> metrics(ApiContext& ctx, Request& r) {
     if (ctx.config.metrics_auth) {
-        auto caller = authenticate(ctx, r);
+        auto caller = co_await authenticate(ctx, r);
         if (!caller) co_return caller.error();
         if (auto ok = require_admin(*caller); !ok) co_return ok.error();
     }
@@ -38,11 +39,13 @@ net::awaitable<HandlerResult> metrics(ApiContext& ctx, Request& r) {
     out.content_type = metrics::kContentType;
     std::string& m = out.body;
     metrics::write_family(m, "taskd_tasks", "gauge", "Tasks held, by status.");
-    const auto counts = ctx.store.task_count_by_status();
+    const auto counted = co_await ctx.backend.task_count_by_status();
+    if (!counted) co_return counted.error();
+    const auto& counts = *counted;
     for (model::Status s : {model::Status::pending, model::Status::running, model::Status::completed, model::Status::failed})
         metrics::write_sample(m, "taskd_tasks", "status=\"" + std::string(model::to_string(s)) + "\"",
                               static_cast<std::uint64_t>(counts[static_cast<std::size_t>(s)]));
-    const auto& counters = ctx.store.counters();
+    const auto& counters = ctx.backend.counters();
     metrics::write_family(m, "taskd_claims_total", "counter", "Claims that won a task.");
     metrics::write_sample(m, "taskd_claims_total", "", counters.claims.total());
     metrics::write_family(m, "taskd_lease_expiries_total", "counter",

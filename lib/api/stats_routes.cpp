@@ -34,10 +34,12 @@ void append_field(std::string& out, std::string_view name, std::uint64_t value) 
 }
 
 net::awaitable<HandlerResult> stats(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     if (auto ok = require_admin(*caller); !ok) co_return ok.error();
-    const store::Store::Stats s = ctx.store.stats(kSeenWithin);
+    const auto counted = co_await ctx.backend.stats(kSeenWithin);
+    if (!counted) co_return counted.error();
+    const backend::Stats& s = *counted;
     std::string out = "{\"time\":\"";
     model::append_rfc3339(out, s.now);
     out += "\",\"tasks\":{";

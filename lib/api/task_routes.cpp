@@ -104,7 +104,7 @@ std::string next_link(const ListQuery& q, const store::TaskKey& last) {
 }
 
 net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     if (auto ok = require_admin(*caller); !ok) co_return ok.error();
     if (r.idempotency_key && !store::is_valid_idempotency_key(*r.idempotency_key))
@@ -117,15 +117,13 @@ net::awaitable<HandlerResult> create_task(ApiContext& ctx, Request& r) {
     store::NewTask input = decode_new_task(*body, ctx.config, errors);
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
     input.idempotency_key = r.idempotency_key;
-    auto created = ctx.store.create_task(std::move(input));
+    auto created = co_await ctx.backend.create_task(std::move(input));
     if (!created) co_return created.error();
-    // A repeat waits for the first create's record too: it may not be durable yet.
-    if (auto ok = co_await durable(ctx, created->sequence); !ok) co_return ok.error();
-    co_return json_response(created->value.repeat ? 200 : 201, task_json(created->value.task));
+    co_return json_response(created->repeat ? 200 : 201, task_json(created->task));
 }
 
 net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     if (auto ok = require_admin(*caller); !ok) co_return ok.error();
     FieldErrors errors;
@@ -135,19 +133,21 @@ net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
     if (q.limit) {
         std::string body = "[";
         store::TaskKey last;
-        const bool more = ctx.store.list_tasks(q.filter, q.after, *q.limit, [&](const model::Task& t) {
+        auto more = co_await ctx.backend.list_tasks(q.filter, q.after, *q.limit, [&](const model::Task& t) {
             if (body.size() > 1) body += ',';
             append_task(body, t);
             last = store::key_of(t);
         });
+        if (!more) co_return more.error();
         body += ']';
         Response response = json_response(200, std::move(body));
-        if (more) response.headers.emplace_back("Link", next_link(q, last));
+        if (*more) response.headers.emplace_back("Link", next_link(q, last));
         co_return response;
     }
 
     // Without a limit every matching task is answered; build it a page at a time as the
-    // connection sends it, never as one string.
+    // connection sends it, never as one string. A page that cannot be read (the database went
+    // away) ends the answer unfinished: the client sees a broken transfer, not a short list.
     struct Stream {
         store::TaskFilter filter;
         std::optional<store::TaskKey> after;
@@ -155,28 +155,26 @@ net::awaitable<HandlerResult> list_tasks(ApiContext& ctx, Request& r) {
     };
     auto state = std::make_shared<Stream>(Stream{std::move(q.filter), q.after});
     Response response;
-    response.stream = [&store = ctx.store, state](std::string& out) {
+    response.stream = [&backend = ctx.backend, state](std::string& out) -> net::awaitable<http::Piece> {
         if (!state->started) out += '[';
         bool first = !state->started;
         state->started = true;
-        const bool more = store.list_tasks(state->filter, state->after, kStreamPage, [&](const model::Task& t) {
+        const auto more = co_await backend.list_tasks(state->filter, state->after, kStreamPage, [&](const model::Task& t) {
             if (!first) out += ',';
             first = false;
             append_task(out, t);
             state->after = store::key_of(t);
         });
-        if (!more) out += ']';
-        return more;
+        if (!more) co_return http::Piece::failed;
+        if (!*more) out += ']';
+        co_return *more ? http::Piece::more : http::Piece::last;
     };
     co_return response;
 }
 
 // A claim, answered only once its record is durable.
 net::awaitable<model::Result<std::optional<model::Task>>> claim_once(ApiContext& ctx, const model::Agent& agent) {
-    auto claimed = ctx.store.claim(agent);
-    if (!claimed) co_return claimed.error();
-    if (auto ok = co_await durable(ctx, claimed->sequence); !ok) co_return ok.error();
-    co_return std::move(claimed->value);
+    co_return co_await ctx.backend.claim(agent);
 }
 
 Response claim_answer(const std::optional<model::Task>& task) {
@@ -208,7 +206,7 @@ std::optional<std::chrono::seconds> read_wait(const Request& r, FieldErrors& err
 }
 
 net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     if (auto ok = require_agent(*caller); !ok) co_return ok.error();
     FieldErrors errors;
@@ -233,9 +231,8 @@ net::awaitable<HandlerResult> claim_next(ApiContext& ctx, Request& r) {
         auto waiter = ctx.waiters.add(executor, agent.id, agent.tenant_id);
         if (!waiter) {
             if (ctx.waiters.stopping()) co_return claim_answer(std::nullopt);
-            Response busy = http::json_error(503, "Too many long polls are waiting (--max-waiters); retry shortly");
-            busy.headers.emplace_back("Retry-After", "1");
-            co_return busy;
+            co_return model::make_error(model::Errc::unavailable,
+                                        "Too many long polls are waiting (--max-waiters); retry shortly");
         }
         // A task may have arrived between the claim above and add(): look once more.
         claimed = co_await claim_once(ctx, agent);
@@ -280,21 +277,22 @@ model::Error task_not_found(const std::string& text) {
 }
 
 net::awaitable<HandlerResult> get_task(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     FieldErrors errors;
     const auto id = path_task_id(r, errors);
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
-    auto task = ctx.store.find_task(*id);
+    auto task = co_await ctx.backend.find_task(*id);
+    if (!task) co_return task.error();
     // An agent sees only tasks it holds or held last, and the same 404 for every other task,
     // so that it cannot learn which ids exist.
-    if (!task || (caller->agent && task->agent_id != caller->agent->id))
+    if (!*task || (caller->agent && (*task)->agent_id != caller->agent->id))
         co_return task_not_found(model::to_string(*id));
-    co_return json_response(200, task_json(*task));
+    co_return json_response(200, task_json(**task));
 }
 
 net::awaitable<HandlerResult> patch_task(ApiContext& ctx, Request& r) {
-    auto caller = authenticate(ctx, r);
+    auto caller = co_await authenticate(ctx, r);
     if (!caller) co_return caller.error();
     FieldErrors errors;
     const auto id = path_task_id(r, errors);
@@ -307,10 +305,9 @@ net::awaitable<HandlerResult> patch_task(ApiContext& ctx, Request& r) {
     }
     model::Patch patch = decode_patch(*body, errors);
     if (!errors.empty()) co_return model::validation_error(std::move(errors));
-    auto patched = ctx.store.patch_task(*id, patch, caller->agent);
+    auto patched = co_await ctx.backend.patch_task(*id, patch, caller->agent);
     if (!patched) co_return patched.error();
-    if (auto ok = co_await durable(ctx, patched->sequence); !ok) co_return ok.error();
-    co_return json_response(200, task_json(patched->value));
+    co_return json_response(200, task_json(*patched));
 }
 
 }  // namespace

@@ -377,7 +377,10 @@ template <class Stream>
 net::awaitable<bool> BasicConnection<Stream>::write(Response& response, bool keep_alive, unsigned version) {
     // HTTP/1.0 has no chunked encoding: such a client gets the streamed body in one piece.
     if (response.stream && version < 11) {
-        while (response.stream(response.body)) {
+        for (;;) {
+            const Piece piece = co_await response.stream(response.body);
+            if (piece == Piece::failed) co_return false;
+            if (piece == Piece::last) break;
         }
         response.stream = nullptr;
     }
@@ -403,7 +406,9 @@ net::awaitable<bool> BasicConnection<Stream>::write(Response& response, bool kee
     std::string piece;
     for (bool more = true; more;) {
         piece.clear();
-        more = response.stream(piece);
+        const Piece step = co_await response.stream(piece);
+        if (step == Piece::failed) co_return false;
+        more = step == Piece::more;
         if (piece.empty()) continue;
         body_bytes_ += piece.size();
         set_deadline(Clock::now() + limits_.write_timeout);

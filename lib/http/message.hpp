@@ -45,14 +45,18 @@ struct Request {
     std::optional<std::string_view> query_param(std::string_view name) const;
 };
 
+enum class Piece { more, last, failed };
+
 struct Response {
     unsigned status = 200;
     std::string body;  // JSON unless status is 204 or content_type says otherwise
     std::string_view content_type;  // empty: application/json; else a literal that outlives the answer
     std::vector<std::pair<std::string, std::string>> headers;
-    // When set, `body` is ignored: called until it returns false, each call appends the next
-    // piece of the body to `out` (which it may leave empty).
-    std::function<bool(std::string& out)> stream;
+    // When set, `body` is ignored: awaited until it answers `last` or `failed`, each call appends
+    // the next piece of the body to `out` (which it may leave empty). `failed`: the rest cannot
+    // be produced; the connection closes without ending the body, so the client sees a broken
+    // transfer instead of a short answer.
+    std::function<boost::asio::awaitable<Piece>(std::string& out)> stream;
 };
 
 // {"detail": "<detail>"}: every error body but validation errors has this shape.

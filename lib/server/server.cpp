@@ -4,6 +4,7 @@
 #include "api/routes.hpp"
 #include "auth/admin_token.hpp"
 #include "auth/token.hpp"
+#include "backend/memory_backend.hpp"
 #include "http/listener.hpp"
 #include "http/tls_context.hpp"
 #include "model/time.hpp"
@@ -149,7 +150,8 @@ int run(const Config& config) {
     auto storage = journal::make_posix_storage(config.data_dir);
     journal::Writer writer(*storage, config.journal);
     store::Store store(clock, writer);
-    api::ApiContext ctx{store, writer, auth::hash_token(admin->token), config.api};
+    backend::MemoryBackend backend(store, writer);
+    api::ApiContext ctx{backend, auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
     store.set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
     store.set_limits(config.store);

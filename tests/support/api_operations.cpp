@@ -4,6 +4,7 @@
 #include "api/routes.hpp"
 #include "journal/change_log.hpp"
 #include "model/time.hpp"
+#include "backend/memory_backend.hpp"
 #include "store/store.hpp"
 
 #include <algorithm>
@@ -15,7 +16,8 @@ std::set<std::string> router_operations() {
     model::ManualClock clock{model::from_micros(1'700'000'000'000'000)};
     journal::MemoryLog log;
     store::Store store{clock, log};
-    api::ApiContext ctx{store, log, {}, {}};
+    backend::MemoryBackend backend{store, log};
+    api::ApiContext ctx{backend, {}, {}};
     const http::Router router = api::make_router(ctx);
     std::set<std::string> out;
     for (const auto& route : router.routes()) out.insert(std::string(http::to_string(route.method)) + " " + route.pattern);

@@ -4,6 +4,7 @@
 #include "api/routes.hpp"
 #include "auth/token.hpp"
 #include "journal/change_log.hpp"
+#include "backend/memory_backend.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -35,7 +36,8 @@ struct Api {
     model::ManualClock clock{model::from_micros(1'700'000'000'000'000)};
     SwitchableLog log;
     store::Store store{clock, log};
-    api::ApiContext ctx{store, log, auth::hash_token("admin-token-for-tests"), {}};
+    backend::MemoryBackend backend{store, log};
+    api::ApiContext ctx{backend, auth::hash_token("admin-token-for-tests"), {}};
     http::Router router = api::make_router(ctx);
 
     http::Response call(http::Method method, const std::string& path, std::string body = {}) {
