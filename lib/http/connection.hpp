@@ -79,11 +79,11 @@ public:
     // Plain HTTP.
     BasicConnection(boost::asio::ip::tcp::socket socket, const Router& router, const Limits& limits,
                     Observers observers)
-        requires(!kTls);
+        requires(!std::is_same_v<Stream, TlsStream>);
     // HTTPS with `tls` (the certificate current at the accept, kept while the connection lasts).
     BasicConnection(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls,
                     const Router& router, const Limits& limits, Observers observers)
-        requires(kTls);
+        requires(std::is_same_v<Stream, TlsStream>);
 
     boost::asio::awaitable<void> run() override;
     void request_close() override;

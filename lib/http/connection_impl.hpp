@@ -120,7 +120,7 @@ void format_head(std::string& out, const Response& r, bool keep_alive, unsigned 
 template <class Stream>
 BasicConnection<Stream>::BasicConnection(net::ip::tcp::socket socket, const Router& router, const Limits& limits,
                                          Observers observers)
-    requires(!kTls)
+    requires(!std::is_same_v<Stream, TlsStream>)
     : stream_(std::move(socket)),
       watchdog_(stream_.get_executor()),
       router_(router),
@@ -132,7 +132,7 @@ BasicConnection<Stream>::BasicConnection(net::ip::tcp::socket socket, const Rout
 template <class Stream>
 BasicConnection<Stream>::BasicConnection(net::ip::tcp::socket socket, std::shared_ptr<net::ssl::context> tls,
                                          const Router& router, const Limits& limits, Observers observers)
-    requires(kTls)
+    requires(std::is_same_v<Stream, TlsStream>)
     : tls_(std::move(tls)),
       stream_(std::move(socket), *tls_),
       watchdog_(stream_.get_executor()),
