@@ -162,9 +162,12 @@ awaitable<Result<std::unique_ptr<Connection>>> Connection::open(asio::any_io_exe
                                                                 Options options) {
     // Keywords are applied in order and the expanded connection string comes last, so what it
     // says wins over these defaults.
-    const char* const keywords[] = {"application_name", "client_encoding", "keepalives_idle",
-                                    "keepalives_interval", "keepalives_count", "dbname", nullptr};
-    const char* const values[] = {"taskd", "UTF8", "30", "10", "3", conninfo.c_str(), nullptr};
+    // gssencmode: libpq would otherwise try GSSAPI encryption first wherever a Kerberos
+    // credential cache exists, an extra round trip and calls into Kerberos we cannot make
+    // asynchronous; a deployment that wants it says gssencmode=require in its URL.
+    const char* const keywords[] = {"application_name", "client_encoding", "keepalives_idle", "keepalives_interval",
+                                    "keepalives_count", "gssencmode", "dbname", nullptr};
+    const char* const values[] = {"taskd", "UTF8", "30", "10", "3", "disable", conninfo.c_str(), nullptr};
     PGconn* raw = PQconnectStartParams(keywords, values, 1);
     if (!raw) co_return Error{"", "cannot connect to PostgreSQL: out of memory", true};
     std::unique_ptr<Connection> c(new Connection(std::move(executor), raw, options));

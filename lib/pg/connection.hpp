@@ -73,7 +73,8 @@ public:
 
     // Connects with a libpq connection string or URL (postgresql://user@host:port/db?...).
     // Defaults that the string may override: application_name=taskd, client_encoding=UTF8,
-    // TCP keepalives after 30 s idle (so a vanished peer is noticed by an idle connection).
+    // TCP keepalives after 30 s idle (so a vanished peer is noticed by an idle connection),
+    // gssencmode=disable.
     static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open(boost::asio::any_io_executor executor,
                                                                             std::string conninfo,
                                                                             Options options = {});

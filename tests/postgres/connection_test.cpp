@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_CASE(connects_with_a_url_and_answers_a_query) {
 
 BOOST_AUTO_TEST_CASE(an_unreachable_server_is_an_error_value) {
     IoThreads io;
-    // The shared cluster's port plus nothing listening: a port we just found free.
+    // Port 1 (tcpmux): nothing listens there on a test machine, so the connect is refused.
     auto error = io.run([]() -> asio::awaitable<pg::Error> {
         auto opened = co_await pg::Connection::open(co_await asio::this_coro::executor,
                                                     "postgresql://postgres@127.0.0.1:1/postgres");
