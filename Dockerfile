@@ -24,7 +24,7 @@ RUN apt-get update -q \
       g++ cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
       libboost-program-options1.81-dev libboost-test1.81-dev \
-      libssl-dev \
+      libssl-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # What the build reads, and no more, so that an edit elsewhere (README, scripts, this file's
@@ -50,7 +50,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASKD_BUILD_TESTS
 FROM ${DEBIAN_SLIM}
 COPY --from=build /out/runtime-packages /usr/local/share/taskd/runtime-packages
 # The packages of every library the binaries link, as the build stage found them with ldd and
-# dpkg -S: Boost's json, url and program_options, OpenSSL's libssl3, and libc6/libstdc++6/libgcc-s1
+# dpkg -S: Boost's json, url and program_options, OpenSSL's libssl3, libpq5 (PostgreSQL's client
+# library), and libc6/libstdc++6/libgcc-s1
 # (already in the base); and ca-certificates, the system store taskd-agent verifies an https://
 # server against when no --tls-ca is given.
 RUN apt-get update -q \
