@@ -1,5 +1,7 @@
 #include "api/waiters.hpp"
 
+#include <functional>
+
 #include "util/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -69,12 +71,20 @@ void Waiters::notify(const model::Uuid& tenant) {
 }
 
 void Waiters::wake_agent(const model::Uuid& agent) {
+    wake_if([&agent](const Waiter& w) { return w.agent == agent; });
+}
+
+void Waiters::wake_all() {
+    wake_if([](const Waiter&) { return true; });
+}
+
+void Waiters::wake_if(const std::function<bool(const Waiter&)>& which) {
     std::vector<std::shared_ptr<Waiter>> woken;
     {
         std::lock_guard lock(mutex_);
         const auto take_from = [&](List& list) {
             for (auto it = list.begin(); it != list.end();) {
-                if ((*it)->agent == agent) {
+                if (which(**it)) {
                     (*it)->registered = false;
                     woken.push_back(std::move(*it));
                     it = list.erase(it);

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -60,6 +61,9 @@ public:
     // long polls find its token dead and answer 401 at once instead of at their deadline.
     // Scans every waiter (at most max_waiters): deleting an agent is rare.
     void wake_agent(const model::Uuid& agent);
+    // Wakes every waiter, with no task to pass on, to look again: when notices may have been
+    // missed (the database's LISTEN connection was lost meanwhile).
+    void wake_all();
     // Wakes every waiter and refuses new ones: at shutdown, long polls answer null.
     void stop();
     bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -69,6 +73,8 @@ private:
     using List = std::list<std::shared_ptr<Waiter>>;
     List& list_of(const std::optional<model::Uuid>& tenant);
     static void wake(const std::shared_ptr<Waiter>& waiter);
+    // Unregisters and wakes every waiter `which` picks (scans all of them).
+    void wake_if(const std::function<bool(const Waiter&)>& which);
 
     const std::size_t max_waiters_;
     mutable std::mutex mutex_;

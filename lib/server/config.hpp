@@ -23,6 +23,10 @@ struct Config {
     std::string tls_cert_file;
     std::string tls_key_file;
     std::filesystem::path data_dir = "data";
+    // --database-url: tasks and agents in PostgreSQL instead of memory + journal (several nodes
+    // may share one database); empty: the embedded store in data_dir.
+    std::string database_url;
+    std::size_t database_pool = 8;  // connections to the database per node
     std::string admin_token_file;
     std::string admin_token_env;  // TASKD_ADMIN_TOKEN
     bool insecure_no_admin_auth = false;

@@ -146,6 +146,15 @@ po::options_description describe(const Config& d) {
         ("check-data", po::value<std::string>()->value_name("DIR"),
          "verify the snapshot and journal in DIR, print what they hold and any damage, and exit");
 
+    po::options_description database("PostgreSQL (instead of the embedded store)");
+    database.add_options()
+        ("database-url", po::value<std::string>()->value_name("URL"),
+         "keep tasks and agents in PostgreSQL, e.g. postgresql://taskd@10.0.0.5:5432/taskd; any number of "
+         "taskd nodes may share one database (give them the same admin token). Without it: memory and the "
+         "journal in --data-dir (the default)")
+        ("database-pool", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.database_pool))
+             ->value_name("N"), "connections to the database this node opens at most (1-1000)");
+
     po::options_description tasks("Tasks");
     tasks.add_options()
         ("lease-seconds", po::value<std::int64_t>()->default_value(d.api.default_lease_seconds)->value_name("N"),
@@ -172,7 +181,7 @@ po::options_description describe(const Config& d) {
          "them (proves the crash test can fail)");
 
     po::options_description all;
-    all.add(general).add(server).add(limits).add(durability).add(tasks).add(logging).add(testing);
+    all.add(general).add(server).add(limits).add(durability).add(database).add(tasks).add(logging).add(testing);
     return all;
 }
 
@@ -265,6 +274,8 @@ Config to_config(const po::variables_map& vm) {
     c.maintenance.interval = positive_duration(vm, "maintenance-interval");
     c.recover = recover_mode(vm["recover"].as<std::string>());
     if (vm.count("check-data")) c.check_data_dir = vm["check-data"].as<std::string>();
+    if (vm.count("database-url")) c.database_url = vm["database-url"].as<std::string>();
+    c.database_pool = static_cast<std::size_t>(in_range(vm, "database-pool", 1, 1000));
     return c;
 }
 

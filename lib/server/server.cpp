@@ -12,6 +12,7 @@
 #include "journal/storage.hpp"
 #include "journal/writer.hpp"
 #include "server/maintenance.hpp"
+#include "server/postgres_node.hpp"
 #include "server/server_metrics.hpp"
 #include "store/store.hpp"
 #include "util/file.hpp"
@@ -121,11 +122,17 @@ int run(const Config& config) {
         util::log_error("cannot create data directory " + config.data_dir.string() + ": " + fs_ec.message());
         return 1;
     }
-    auto dir_lock = util::DirectoryLock::acquire(config.data_dir);
-    if (!dir_lock) {
-        util::log_error("cannot lock " + (config.data_dir / "LOCK").string() + ": " + dir_lock.error().message() +
-                        " (is another taskd using this data directory?)");
-        return 1;
+    // With PostgreSQL the data directory holds only the admin token, which nodes may share.
+    const bool on_postgres = !config.database_url.empty();
+    std::optional<util::DirectoryLock> dir_lock;
+    if (!on_postgres) {
+        auto locked = util::DirectoryLock::acquire(config.data_dir);
+        if (!locked) {
+            util::log_error("cannot lock " + (config.data_dir / "LOCK").string() + ": " + locked.error().message() +
+                            " (is another taskd using this data directory?)");
+            return 1;
+        }
+        dir_lock.emplace(std::move(*locked));
     }
     auto admin = auth::load_admin_token(config.admin_token_file, config.admin_token_env, config.data_dir);
     if (!admin) {
@@ -147,22 +154,38 @@ int run(const Config& config) {
         util::log_warn("--debug-skip-journal-write: changes are answered but not journaled; a restart loses them "
                        "(for tests only)");
 
-    auto storage = journal::make_posix_storage(config.data_dir);
-    journal::Writer writer(*storage, config.journal);
-    store::Store store(clock, writer);
-    backend::MemoryBackend backend(store, writer);
-    api::ApiContext ctx{backend, auth::hash_token(admin->token), config.api};
+    net::io_context ioc(static_cast<int>(config.threads));
+    // The store: PostgreSQL (--database-url), or memory with the journal in the data directory.
+    std::unique_ptr<PostgresNode> postgres;
+    std::unique_ptr<journal::Storage> storage;
+    std::unique_ptr<journal::Writer> writer;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<backend::MemoryBackend> memory;
+    if (on_postgres) {
+        postgres = std::make_unique<PostgresNode>(ioc, config, clock);
+    } else {
+        storage = journal::make_posix_storage(config.data_dir);
+        writer = std::make_unique<journal::Writer>(*storage, config.journal);
+        store = std::make_unique<store::Store>(clock, *writer);
+        memory = std::make_unique<backend::MemoryBackend>(*store, *writer);
+    }
+    api::ApiContext ctx{postgres ? postgres->backend() : static_cast<backend::Backend&>(*memory),
+                        auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
-    store.set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
-    store.set_limits(config.store);
+    if (store) {
+        store->set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
+        store->set_limits(config.store);
+    }
     const http::Router router = api::make_router(ctx);
 
-    net::io_context ioc(static_cast<int>(config.threads));
     http::AccessLog access_log(config.access_log);
     http::RequestMetrics request_metrics(router.routes());
     http::Listener listener(ioc, config.threads, router, config.http, {access_log, request_metrics}, tls.get());
-    ServerMetrics server_metrics(request_metrics, listener, writer);
-    ctx.write_server_metrics = [&server_metrics](std::string& out) { server_metrics.write(out); };
+    ServerMetrics server_metrics(request_metrics, listener, writer.get());
+    ctx.write_server_metrics = [&server_metrics, &postgres](std::string& out) {
+        server_metrics.write(out);
+        if (postgres) postgres->write_metrics(out);
+    };
     const auto bound = listener.listen(*endpoint);
     if (!bound) {
         util::log_error("cannot listen on " + config.listen + ": " + bound.error().message());
@@ -204,7 +227,12 @@ int run(const Config& config) {
                            " connections still open");
             ioc.stop();
         });
-        listener.shutdown([&] { net::post(control, [&] { deadline.cancel(); }); });
+        listener.shutdown([&] {
+            net::post(control, [&] {
+                deadline.cancel();
+                if (postgres) postgres->stop();  // its connections and timers would keep the io_context running
+            });
+        });
     };
     signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
         if (ec) return;
@@ -220,8 +248,8 @@ int run(const Config& config) {
         for (auto& t : threads) t.join();
     };
     util::log_info(std::string("taskd ") + TASKD_VERSION + " listening on " + (tls ? "https://" : "http://") +
-                   format_endpoint(*bound) + " with " + std::to_string(config.threads) + " threads; recovering " +
-                   config.data_dir.string());
+                   format_endpoint(*bound) + " with " + std::to_string(config.threads) + " threads; " +
+                   (on_postgres ? std::string("connecting to the database") : "recovering " + config.data_dir.string()));
     if (!tls && !endpoint->address().is_loopback())
         util::log_warn("serving plain HTTP on " + format_endpoint(*bound) +
                        ", which is not a loopback address: tokens and tasks cross the network unencrypted; "
@@ -230,9 +258,28 @@ int run(const Config& config) {
     if (config.insecure_no_admin_auth)
         util::log_warn("--insecure-no-admin-auth: admin endpoints are open to anyone who can reach " + config.listen);
 
+    if (postgres) {
+        int exit_code = 0;
+        postgres->start(
+            ctx.waiters,
+            [&ctx] {
+                ctx.ready.store(true, std::memory_order_release);
+                util::log_info("ready: the database's schema is current");
+            },
+            [&](std::string why) {
+                util::log_error("database: " + why);
+                exit_code = 1;
+                net::post(control, [&] { signals.cancel(); shut_down(); });
+            });
+        join_all();
+        postgres->stop();
+        util::log_info("stopped");
+        return exit_code;
+    }
+
     const auto recovery_start = std::chrono::steady_clock::now();
     auto report = [&] {
-        store::Store::Replay replay(store);
+        store::Store::Replay replay(*store);
         return journal::recover(*storage, config.recover, false, [&](journal::Change&& c) { replay.apply(std::move(c)); });
     }();
     if (!report) {
@@ -248,13 +295,13 @@ int run(const Config& config) {
                        " older segments (" + std::to_string(report->bytes_trimmed) + " bytes)");
     std::optional<journal::SegmentInfo> newest;
     if (!report->segments.empty()) newest = report->segments.back();
-    if (auto opened = writer.open(report->last_sequence + 1, newest, report->snapshot_sequence); !opened) {
+    if (auto opened = writer->open(report->last_sequence + 1, newest, report->snapshot_sequence); !opened) {
         util::log_error("cannot open the journal in " + config.data_dir.string() + ": " + opened.error().message());
         net::post(control, [&] { signals.cancel(); shut_down(); });
         join_all();
         return 1;
     }
-    Maintenance maintenance(store, writer, *storage, clock, config.maintenance,
+    Maintenance maintenance(*store, *writer, *storage, clock, config.maintenance,
                             {report->snapshot_sequence, report->bytes_replayed});
     maintenance.start();
     const double recovery_ms =
@@ -262,10 +309,10 @@ int run(const Config& config) {
     server_metrics.recovered(recovery_ms / 1000, snapshot_written_unix_micros(config.data_dir, report->snapshot_file),
                              maintenance);
     ctx.ready.store(true, std::memory_order_release);
-    const auto counts = store.task_count_by_status();
-    util::log_info("ready: " + std::to_string(store.task_count()) + " tasks (" + std::to_string(counts[0]) +
+    const auto counts = store->task_count_by_status();
+    util::log_info("ready: " + std::to_string(store->task_count()) + " tasks (" + std::to_string(counts[0]) +
                    " pending, " + std::to_string(counts[1]) + " running), " +
-                   std::to_string(store.list_agents().size()) + " agents; snapshot " +
+                   std::to_string(store->list_agents().size()) + " agents; snapshot " +
                    (report->snapshot_file.empty() ? std::string("none") : report->snapshot_file) + " + " +
                    std::to_string(report->records_replayed) + " journal records in " +
                    std::to_string(static_cast<long long>(recovery_ms)) + " ms; fsync " +
@@ -275,8 +322,8 @@ int run(const Config& config) {
 
     join_all();
     maintenance.stop();
-    store.log_last_seen();  // written by close(): a clean restart shows exactly this state
-    writer.close();
+    store->log_last_seen();  // written by close(): a clean restart shows exactly this state
+    writer->close();
     util::log_info("stopped");
     return 0;
 }

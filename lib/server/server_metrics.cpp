@@ -23,7 +23,8 @@ void ServerMetrics::write(std::string& m) const {
     write_family(m, "taskd_http_connections_open", "gauge", "Client connections open now.");
     write_sample(m, "taskd_http_connections_open", "", static_cast<std::uint64_t>(listener_.connection_count()));
 
-    const journal::WriterStats journal = writer_.stats();
+    if (!writer_) return;
+    const journal::WriterStats journal = writer_->stats();
     write_family(m, "taskd_journal_records_total", "counter", "Journal records written by this process.");
     write_sample(m, "taskd_journal_records_total", "", journal.records);
     write_family(m, "taskd_journal_bytes_total", "counter", "Journal bytes written by this process.");
@@ -33,11 +34,11 @@ void ServerMetrics::write(std::string& m) const {
     write_family(m, "taskd_journal_fsync_duration_seconds", "histogram", "How long each journal fdatasync took.");
     std::array<std::uint64_t, metrics::Histogram::kBounds.size() + 1> buckets{};
     std::uint64_t sum_ns = 0;
-    writer_.sync_durations().add_to(buckets, sum_ns);
+    writer_->sync_durations().add_to(buckets, sum_ns);
     metrics::write_histogram(m, "taskd_journal_fsync_duration_seconds", "", buckets, sum_ns);
     write_family(m, "taskd_journal_healthy", "gauge",
                  "1 while the journal takes changes; 0 after a failed write or sync (changes get 503 until a restart).");
-    write_sample(m, "taskd_journal_healthy", "", std::uint64_t{writer_.healthy() ? 1u : 0u});
+    write_sample(m, "taskd_journal_healthy", "", std::uint64_t{writer_->healthy() ? 1u : 0u});
 
     const Maintenance* maintenance = maintenance_.load(std::memory_order_acquire);
     if (!maintenance) return;

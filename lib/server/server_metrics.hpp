@@ -18,7 +18,8 @@ namespace taskd::server {
 
 class ServerMetrics {
 public:
-    ServerMetrics(const http::RequestMetrics& requests, const http::Listener& listener, const journal::Writer& writer)
+    // `writer`: the journal's, or nullptr where there is none (the PostgreSQL store).
+    ServerMetrics(const http::RequestMetrics& requests, const http::Listener& listener, const journal::Writer* writer)
         : requests_(requests), listener_(listener), writer_(writer) {}
 
     // Recovery is done: how long it took, when the snapshot it started from was written (0:
@@ -30,7 +31,7 @@ public:
 private:
     const http::RequestMetrics& requests_;
     const http::Listener& listener_;
-    const journal::Writer& writer_;
+    const journal::Writer* writer_;
     std::atomic<const Maintenance*> maintenance_{nullptr};
     std::atomic<double> recovery_seconds_{0};
     std::atomic<std::int64_t> recovered_snapshot_unix_micros_{0};

@@ -41,7 +41,7 @@ private:
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(disk_full)
+BOOST_AUTO_TEST_SUITE(disk_full, *boost::unit_test::label("embedded"))  // the journal's: not run on PostgreSQL
 
 BOOST_AUTO_TEST_CASE(writes_get_503_reads_still_served_restart_recovers_every_answered_change) {
     TempDir dir;

@@ -67,7 +67,7 @@ void make_history(ServerFixture& f) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(durability)
+BOOST_AUTO_TEST_SUITE(durability, *boost::unit_test::label("embedded"))  // the journal's: not run on PostgreSQL
 
 BOOST_AUTO_TEST_CASE(clean_restart_and_kill_9_bring_back_every_answered_change) {
     ServerFixture f;

@@ -51,7 +51,7 @@ std::pair<std::uint64_t, std::uint64_t> journal_bytes(const std::string& check) 
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(journal_disk)
+BOOST_AUTO_TEST_SUITE(journal_disk, *boost::unit_test::label("embedded"))  // the journal's: not run on PostgreSQL
 
 // Before: every start left a segment with its whole 64 MiB reservation (300 starts, 300 files,
 // 19 GiB). Now one segment holds every start's records; after SIGTERM it ends with its last

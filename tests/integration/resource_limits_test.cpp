@@ -25,7 +25,8 @@ bool has_detail(const HttpResponse& r) {
 
 BOOST_AUTO_TEST_SUITE(resource_limits)
 
-BOOST_AUTO_TEST_CASE(max_tasks_refuses_creates_with_503_and_keeps_serving) {
+// --max-tasks bounds a node's memory: it does not apply to PostgreSQL, which keeps tasks on disk.
+BOOST_AUTO_TEST_CASE(max_tasks_refuses_creates_with_503_and_keeps_serving, *boost::unit_test::label("embedded")) {
     ServerFixture f({"--max-tasks", "5"});
     const std::string tenant = new_uuid();
     const auto agent = f.register_agent(tenant);

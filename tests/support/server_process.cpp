@@ -1,5 +1,7 @@
 #include "server_process.hpp"
 
+#include "test_store.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <poll.h>
@@ -95,6 +97,12 @@ void ServerProcess::start(const std::filesystem::path& data_dir, std::vector<std
         argv.emplace_back("127.0.0.1:0");
     }
     argv.insert(argv.end(), args.begin(), args.end());
+    if (std::find(args.begin(), args.end(), "--database-url") == args.end()) {
+        if (auto url = database_url_for(data_dir)) {
+            argv.emplace_back("--database-url");
+            argv.push_back(*url);
+        }
+    }
 
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");

@@ -1,0 +1,87 @@
+// PostgresBackend: tasks, agents and idempotency keys in PostgreSQL (--database-url), so that
+// any number of taskd nodes serve one contract over one database.
+//
+// Every operation is one or two statements on a connection of the pool, each its own
+// transaction; an answer goes out only after the database committed (so a node killed after
+// answering 2xx has lost nothing). The rules are the in-memory store's, shared through
+// model/transition: a claim is one UPDATE of the oldest pending task the agent may take,
+// picked with FOR UPDATE SKIP LOCKED, so that concurrent claims on any nodes never take one
+// task twice and never wait for each other; every other change of a task reads it, applies the
+// transition in C++ and writes it back only if its version is still the one read (compare and
+// swap; retried when another node changed the task in between).
+//
+// Long polls: a change that makes a task claimable sends NOTIFY taskd_pending with the tenant,
+// in the same transaction; every node LISTENs (pg::Listener) and wakes a waiter of that tenant.
+//
+// Failures: an unreachable database answers 503 with Retry-After (Errc::unavailable); the pool
+// reconnects by itself. Thread-safety: every method from any thread.
+#pragma once
+
+#include "backend/backend.hpp"
+#include "model/time.hpp"
+#include "pg/pool.hpp"
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace taskd::backend {
+
+// The channel of NOTIFY/LISTEN: its payload is the tenant whose task became claimable.
+inline constexpr std::string_view kPendingChannel = "taskd_pending";
+
+class PostgresBackend final : public Backend {
+public:
+    PostgresBackend(std::shared_ptr<pg::Pool> pool, const model::Clock& clock) : pool_(std::move(pool)), clock_(clock) {}
+
+    // --max-pending-per-tenant applies as in memory (429); --max-tasks does not: it bounds a
+    // node's memory, and the database keeps tasks on disk. Set before serving.
+    void set_limits(store::Store::Limits limits) { limits_ = limits; }
+
+    Op<store::Created> create_task(store::NewTask input) override;
+    Op<std::optional<model::Task>> find_task(const model::Uuid& id) override;
+    Op<model::Task> patch_task(const model::Uuid& id, const model::Patch& patch,
+                               const std::optional<model::Agent>& agent) override;
+    Op<std::optional<model::Task>> claim(const model::Agent& agent) override;
+    Op<bool> list_tasks(const store::TaskFilter& filter, const std::optional<store::TaskKey>& after, std::size_t limit,
+                        const std::function<void(const model::Task&)>& visit) override;
+
+    Op<model::Agent> register_agent(std::string name, std::optional<model::Uuid> tenant_id,
+                                    const model::TokenHash& token_hash) override;
+    Op<std::optional<model::Agent>> find_agent(const model::Uuid& id) override;
+    Op<std::vector<model::Agent>> list_agents() override;
+    Op<std::optional<model::Agent>> authenticate_agent(const model::TokenHash& token_hash) override;
+    Op<std::size_t> delete_agent(const model::Uuid& id) override;
+
+    Op<std::array<std::size_t, 4>> task_count_by_status() override;
+    Op<Stats> stats(std::chrono::microseconds seen_within) override;
+    const Counters& counters() const override { return counters_; }
+    std::optional<model::Error> unavailable() const override;
+
+    // --- maintenance (server/postgres_maintenance runs these on every node; safe at once) ---
+    // Releases running tasks whose lease ended at or before now, at most `max`; how many.
+    Op<std::size_t> expire_leases(std::size_t max);
+    // Drops completed and failed tasks last changed before `cutoff`, at most `max`, and
+    // idempotency keys past their window; how many tasks.
+    Op<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
+
+private:
+    // Writes `changed` over the task if its version is still `read_version`; false when another
+    // change came first. NOTIFYs when it is pending again.
+    Op<bool> store_if_unchanged(const model::Task& changed, std::uint64_t read_version);
+    Op<std::optional<model::Task>> read_task(pg::Connection& connection, const model::Uuid& id);
+
+    std::shared_ptr<pg::Pool> pool_;
+    const model::Clock& clock_;
+    Counters counters_;
+    store::Store::Limits limits_;
+    // When this node last saw each agent, to the microsecond. The database is told at most once
+    // a second per agent (a write per request would cost a commit each); reads of agents on this
+    // node take the later of the two, so that last_seen_at moves with every request here (other
+    // nodes see it up to a second late).
+    mutable std::mutex seen_mutex_;
+    std::unordered_map<model::Uuid, std::int64_t, store::UuidHash> seen_;
+    void note_seen(model::Agent& agent);  // records agent's last_seen_at, or raises it to ours
+};
+
+}  // namespace taskd::backend

@@ -1,0 +1,288 @@
+// Several taskd nodes on one PostgreSQL (issue 20): what one node answered, every node sees; a
+// task goes to exactly one agent whichever nodes the agents ask; a long poll on one node wakes
+// for a task created on another; a node killed loses nothing it answered; a database restarted
+// under load costs 503s, then service comes back by itself.
+//
+// Each test starts its own PostgreSQL (tests/support/postgres_cluster) and two real taskd
+// processes with the same admin token. Where PostgreSQL is not installed the suite says so and
+// is skipped (exit 77).
+#include "fixture.hpp"
+#include "pg/connection.hpp"
+#include "postgres_cluster.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace taskd::test {
+namespace {
+
+constexpr const char* kAdminToken = "multi-node-admin-token-0123456789abcdef";
+
+struct PostgresInstalled {
+    PostgresInstalled() {
+        if (PostgresCluster::find_binaries()) return;
+        std::printf("SKIPPED: PostgreSQL is not installed (scripts/setup installs postgresql-15)\n");
+        std::fflush(stdout);
+        std::_Exit(77);
+    }
+};
+BOOST_TEST_GLOBAL_FIXTURE(PostgresInstalled);
+
+// Two nodes on one fresh database.
+struct TwoNodes {
+    PostgresCluster cluster;
+    TempDir dir;
+    ServerProcess a;
+    ServerProcess b;
+
+    TwoNodes() {
+        cluster.create_database("taskd");
+        start(a, "a");
+        start(b, "b");
+    }
+    void start(ServerProcess& node, const std::string& name) {
+        node.start(dir.path() / name, {"--database-url", cluster.url("taskd"), "--maintenance-interval", "200ms"},
+                   {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
+    }
+    static HttpClient admin(const ServerProcess& node) {
+        HttpClient c(node.port());
+        c.set_token(std::string(kAdminToken));
+        return c;
+    }
+    static HttpClient as(const ServerProcess& node, const std::string& token) {
+        HttpClient c(node.port());
+        c.set_token(token);
+        return c;
+    }
+};
+
+std::string task_body(const std::string& tenant, const std::string& type = "noop") {
+    return R"({"tenant_id":")" + tenant + R"(","type":")" + type + R"(","payload":{}})";
+}
+
+AgentCredentials register_agent(HttpClient& admin, const std::string& tenant) {
+    const std::string t = tenant.empty() ? "null" : "\"" + tenant + "\"";
+    auto r = admin.post("/agents", R"({"name":"agent","tenant_id":)" + t + "}");
+    BOOST_TEST_REQUIRE(r.status == 201u, r.body);
+    const auto v = r.json();
+    return {std::string(v.at("id").as_string()), std::string(v.at("token").as_string()), tenant};
+}
+
+// Runs one statement through our own client (lib/pg); true when it succeeded.
+bool run_sql(const std::string& url, const std::string& statement) {
+    namespace net = boost::asio;
+    net::io_context io;
+    bool ok = false;
+    net::co_spawn(io, [&]() -> net::awaitable<void> {
+        auto connection = co_await pg::Connection::open(io.get_executor(), url);
+        if (!connection) co_return;
+        ok = (co_await (*connection)->query(statement)).has_value();
+    }, net::detached);
+    io.run();
+    return ok;
+}
+
+std::string id_of(const HttpResponse& r) { return std::string(r.json().at("id").as_string()); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(multi_node)
+
+BOOST_AUTO_TEST_CASE(a_task_created_on_one_node_is_read_and_claimed_on_the_other) {
+    TwoNodes nodes;
+    auto admin_a = TwoNodes::admin(nodes.a);
+    auto admin_b = TwoNodes::admin(nodes.b);
+    const std::string tenant = new_uuid();
+    auto created = admin_a.post("/tasks", task_body(tenant));
+    BOOST_TEST_REQUIRE(created.status == 201u, created.body);
+    const std::string id = id_of(created);
+
+    auto read = admin_b.get("/tasks/" + id);
+    BOOST_TEST_REQUIRE(read.status == 200u, read.body);
+    BOOST_TEST(read.body == created.body);
+
+    const auto agent = register_agent(admin_a, tenant);  // registered on A, claims on B
+    auto on_b = TwoNodes::as(nodes.b, agent.token);
+    auto claimed = on_b.get("/tasks/next?agent_id=" + agent.id);
+    BOOST_TEST_REQUIRE(claimed.status == 200u, claimed.body);
+    BOOST_TEST(id_of(claimed) == id);
+    BOOST_TEST(claimed.json().at("status").as_string() == "running");
+
+    auto done = TwoNodes::as(nodes.a, agent.token).patch("/tasks/" + id, R"({"status":"completed","result":{"ok":1}})");
+    BOOST_TEST_REQUIRE(done.status == 200u, done.body);
+    auto after = admin_b.get("/tasks/" + id);
+    BOOST_TEST(after.json().at("status").as_string() == "completed");
+    BOOST_TEST(boost::json::serialize(after.json().at("result")) == R"({"ok":1})");
+}
+
+BOOST_AUTO_TEST_CASE(thousands_of_tasks_claimed_over_both_nodes_exactly_once) {
+    TwoNodes nodes;
+    auto admin = TwoNodes::admin(nodes.a);
+    constexpr int kTasks = 2000;
+    constexpr int kAgents = 12;
+    const std::string tenant = new_uuid();
+    std::set<std::string> created;
+    for (int i = 0; i < kTasks; ++i) {
+        auto r = admin.post("/tasks", task_body(tenant));
+        BOOST_TEST_REQUIRE(r.status == 201u, r.body);
+        created.insert(id_of(r));
+    }
+    // Half the agents are the tenant's, half shared; each alternates between the nodes.
+    std::vector<AgentCredentials> agents;
+    for (int i = 0; i < kAgents; ++i) agents.push_back(register_agent(admin, i % 2 ? tenant : std::string()));
+
+    std::mutex mutex;
+    std::vector<std::string> claims;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kAgents; ++i) {
+        threads.emplace_back([&, i] {
+            HttpClient on[2] = {TwoNodes::as(nodes.a, agents[i].token), TwoNodes::as(nodes.b, agents[i].token)};
+            for (int n = 0;; ++n) {
+                auto r = on[n % 2].get("/tasks/next?agent_id=" + agents[i].id);
+                if (r.status != 200) {
+                    ++failures;
+                    return;
+                }
+                if (r.body == "null") return;
+                std::lock_guard lock(mutex);
+                claims.push_back(id_of(r));
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    BOOST_TEST(failures.load() == 0);
+    BOOST_TEST(claims.size() == created.size());
+    const std::set<std::string> distinct(claims.begin(), claims.end());
+    BOOST_TEST(distinct.size() == claims.size());  // no task handed out twice
+    BOOST_TEST((distinct == created));             // and every task handed out
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_on_one_node_is_woken_by_a_create_on_the_other) {
+    TwoNodes nodes;
+    auto admin_a = TwoNodes::admin(nodes.a);
+    const std::string tenant = new_uuid();
+    const auto agent = register_agent(admin_a, tenant);
+    std::optional<HttpResponse> polled;
+    std::thread poller([&] {
+        // 60 s: far longer than this test takes when the wake-up works.
+        polled = TwoNodes::as(nodes.b, agent.token).get("/tasks/next?wait=60&agent_id=" + agent.id);
+    });
+    // Create once node B has the poll waiting (its gauge says so), on node A.
+    auto admin_b = TwoNodes::admin(nodes.b);
+    bool waiting = false;
+    for (int i = 0; i < 3000 && !waiting; ++i) {
+        waiting = admin_b.get("/metrics").body.find("taskd_long_poll_waiters 1") != std::string::npos;
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds{10});  // polling a gauge, bounded
+    }
+    BOOST_TEST_REQUIRE(waiting);
+    auto created = admin_a.post("/tasks", task_body(tenant));
+    BOOST_TEST_REQUIRE(created.status == 201u);
+    poller.join();
+    BOOST_TEST_REQUIRE(polled.has_value());
+    BOOST_TEST_REQUIRE(polled->status == 200u, polled->body);
+    BOOST_TEST_REQUIRE(polled->body != "null");  // woken with the task, not at its deadline
+    BOOST_TEST(id_of(*polled) == id_of(created));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_killed_under_writes_loses_nothing_it_answered) {
+    TwoNodes nodes;
+    const std::string tenant = new_uuid();
+    std::mutex mutex;
+    std::vector<std::string> answered;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&] {
+            auto admin = TwoNodes::admin(nodes.a);
+            while (!stop) {
+                try {
+                    auto r = admin.post("/tasks", task_body(tenant));
+                    if (r.status != 201) continue;
+                    std::lock_guard lock(mutex);
+                    answered.push_back(id_of(r));
+                } catch (const std::exception&) {
+                    return;  // the node is gone
+                }
+            }
+        });
+    }
+    // Kill it once it has answered a few hundred creates (an event, counted, not a time).
+    for (int i = 0; i < 6000; ++i) {
+        {
+            std::lock_guard lock(mutex);
+            if (answered.size() >= 300) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    nodes.a.kill();
+    stop = true;
+    for (auto& t : writers) t.join();
+    BOOST_TEST_REQUIRE(answered.size() >= 300u);
+
+    auto admin_b = TwoNodes::admin(nodes.b);
+    std::size_t missing = 0;
+    for (const auto& id : answered)
+        if (admin_b.get("/tasks/" + id).status != 200) ++missing;
+    BOOST_TEST(missing == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_database_restarted_under_load_costs_503s_then_service_resumes_by_itself) {
+    TwoNodes nodes;
+    const std::string tenant = new_uuid();
+    auto admin = TwoNodes::admin(nodes.a);
+    BOOST_TEST_REQUIRE(admin.post("/tasks", task_body(tenant)).status == 201u);
+
+    nodes.cluster.stop("fast");
+    // Every change now fails with 503 and Retry-After, and /readyz says why; nothing crashes.
+    auto refused = admin.post("/tasks", task_body(tenant));
+    BOOST_TEST(refused.status == 503u, refused.body);
+    BOOST_TEST(refused.header("retry-after") == "1");
+    BOOST_TEST(refused.json().at("detail").as_string().find("database") != std::string::npos);
+    auto ready = admin.get("/readyz");
+    BOOST_TEST(ready.status == 503u, ready.body);
+    BOOST_TEST(admin.get("/healthz").status == 200u);
+
+    nodes.cluster.start();
+    // The pool reconnects by itself (with backoff); it logs when it does.
+    BOOST_TEST_REQUIRE(nodes.a.wait_for_log("database: reachable again"));
+    auto created = admin.post("/tasks", task_body(tenant));
+    BOOST_TEST(created.status == 201u, created.body);
+    BOOST_TEST(admin.get("/readyz").status == 200u);
+    BOOST_TEST(nodes.a.running());
+    BOOST_TEST(nodes.b.running());
+}
+
+BOOST_AUTO_TEST_CASE(a_database_with_a_newer_schema_is_refused_with_a_clear_message) {
+    PostgresCluster cluster;
+    cluster.create_database("taskd");
+    TempDir dir;
+    {
+        ServerProcess node;  // creates the schema
+        node.start(dir.path() / "a", {"--database-url", cluster.url("taskd")});
+        node.stop();
+    }
+    // A later taskd moved the schema on.
+    BOOST_TEST_REQUIRE(run_sql(cluster.url("taskd"), "INSERT INTO taskd_schema VALUES (99)"));
+    std::string output;
+    const int status = ServerProcess::run_to_exit(
+        {"--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "b").string(), "--database-url", cluster.url("taskd")},
+        &output);
+    BOOST_TEST(status == 1, output);
+    BOOST_TEST(output.find("newer than this taskd knows") != std::string::npos, output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace taskd::test
