@@ -16,10 +16,10 @@ using taskd::test::fresh_database;
 BOOST_AUTO_TEST_SUITE(listener)
 
 BOOST_AUTO_TEST_CASE(a_notify_from_another_session_reaches_the_callback_in_order) {
-    IoThreads io;
-    const std::string url = fresh_database();
     Events<std::string> payloads;
     Events<bool> listening;
+    IoThreads io;
+    const std::string url = fresh_database();
     // A channel name that needs quoting: LISTEN takes an identifier, not a parameter.
     const std::string channel = "task created";
     auto listener = pg::Listener::start(

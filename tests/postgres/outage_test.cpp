@@ -54,9 +54,11 @@ BOOST_AUTO_TEST_CASE(the_database_stopped_and_started_again_under_a_pool_and_a_l
     PostgresCluster cluster;
     cluster.create_database("outage");
     const std::string url = cluster.url("outage");
+    Events<bool> health;
+    Events<bool> listening;
+    Events<std::string> payloads;
     IoThreads io;
 
-    Events<bool> health;
     pg::Pool::Options options;
     options.size = 3;
     options.acquire_timeout = std::chrono::seconds{5};
@@ -67,8 +69,6 @@ BOOST_AUTO_TEST_CASE(the_database_stopped_and_started_again_under_a_pool_and_a_l
     options.on_health_change = [&](bool healthy) { health.push(healthy); };
     auto pool = pg::Pool::create(io.executor(), url, options);
 
-    Events<bool> listening;
-    Events<std::string> payloads;
     pg::Listener::Options listener_options;
     listener_options.backoff_min = std::chrono::milliseconds{20};
     listener_options.backoff_max = std::chrono::milliseconds{500};

@@ -59,15 +59,14 @@ private:
 };
 
 // Things that happen on the io threads (a notification, a reconnect), for the test thread to
-// wait for, each wait bounded.
+// wait for, each wait bounded. Declare it before the IoThreads whose callbacks push to it, so
+// that it outlives them.
 template <class T>
 class Events {
 public:
     void push(T value) {
-        {
-            std::lock_guard lock(mutex_);
-            items_.push_back(std::move(value));
-        }
+        std::lock_guard lock(mutex_);
+        items_.push_back(std::move(value));
         changed_.notify_all();
     }
     // The next event, or nullopt after `bound`.
