@@ -20,6 +20,10 @@ using model::Uuid;
 // this many losses in a row means something is wrong, and the client is asked to retry.
 constexpr int kMaxAttempts = 16;
 
+// How long this node trusts a token it checked in the database (see agents_by_token_). The
+// same second as last_seen_at's: a cached agent's next database check also marks it seen.
+constexpr auto kAgentCacheTime = std::chrono::seconds{1};
+
 // The columns of a Task, in the order task_at() reads them.
 #define TASK_COLUMNS                                                                                             \
     "id, tenant_id, agent_id, type, payload, status, result, created_at, updated_at, lease_expires_at, attempts, " \
@@ -88,6 +92,18 @@ constexpr pg::Statement kClaimShared{"taskd_claim_shared", CLAIM_SQL("")};
 constexpr pg::Statement kClaimTenant{"taskd_claim_tenant", CLAIM_SQL(" AND tenant_id = $3::uuid")};
 
 // Compare and swap of a task's state; NOTIFY when it is claimable again.
+// An agent's report on a task it holds with a live lease (the hot path: a heartbeat or the
+// result), as one statement: the transition of model/transition for exactly that case (a
+// heartbeat renews the lease, a final status clears it and keeps agent_id; a result replaces the
+// old one). No row: any other case, which patch_task() then decides the general way.
+constexpr pg::Statement kAgentReport{"taskd_agent_report",
+                                     "UPDATE taskd_tasks SET status = $3::smallint, result = COALESCE($4, result), "
+                                     "lease_expires_at = CASE WHEN $3::smallint = 1 "
+                                     "THEN $5::bigint + lease_seconds::bigint * 1000000 END, "
+                                     "updated_at = $5::bigint, version = version + 1 "
+                                     "WHERE id = $1::uuid AND agent_id = $2::uuid AND status = 1 "
+                                     "AND lease_expires_at > $5::bigint RETURNING " TASK_COLUMNS};
+
 constexpr pg::Statement kStoreTask{"taskd_store_task", R"sql(
 WITH u AS (
     UPDATE taskd_tasks SET status = $3::smallint, agent_id = $4::uuid, result = $5, updated_at = $6::bigint,
@@ -391,6 +407,20 @@ Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
     const auto not_found = [&] {
         return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
     };
+    if (agent && patch.status != Status::pending) {
+        ParamList p;
+        p.add(id).add(agent->id).add(std::int64_t{static_cast<int>(patch.status.value_or(Status::running))});
+        p.add(patch.result).add(clock_.now());
+        auto lease = co_await pool_->acquire();
+        if (!lease) co_return database_error(lease.error());
+        auto rows = co_await (*lease)->execute(kAgentReport, p.params());
+        if (!rows) co_return database_error(rows.error());
+        if (!rows->empty()) {
+            Task reported = task_at(*rows, 0);
+            if (reported.status == Status::completed) counters_.completions.add();
+            co_return reported;
+        }
+    }
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
         std::optional<Task> current;
         {
@@ -518,6 +548,17 @@ void PostgresBackend::note_seen(model::Agent& agent) {
 
 Op<std::optional<model::Agent>> PostgresBackend::authenticate_agent(const model::TokenHash& token_hash) {
     const auto now = clock_.now();
+    const auto checked_now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(agents_mutex_);
+        auto it = agents_by_token_.find(token_hash);
+        if (it != agents_by_token_.end() && checked_now - it->second.checked < kAgentCacheTime) {
+            model::Agent agent = it->second.agent;
+            agent.last_seen_at = now;
+            note_seen(agent);
+            co_return std::optional<model::Agent>(std::move(agent));
+        }
+    }
     ParamList p;
     p.add(hex(token_hash)).add(now);
     auto lease = co_await pool_->acquire();
@@ -528,6 +569,10 @@ Op<std::optional<model::Agent>> PostgresBackend::authenticate_agent(const model:
     model::Agent agent = agent_at(*rows, 0);
     if (!agent.last_seen_at || *agent.last_seen_at < now) agent.last_seen_at = now;
     note_seen(agent);
+    {
+        std::lock_guard lock(agents_mutex_);
+        agents_by_token_[token_hash] = CachedAgent{agent, checked_now};
+    }
     co_return std::optional<model::Agent>(std::move(agent));
 }
 
@@ -545,6 +590,10 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
         {
             std::lock_guard lock(seen_mutex_);
             seen_.erase(id);
+        }
+        {
+            std::lock_guard lock(agents_mutex_);
+            std::erase_if(agents_by_token_, [&id](const auto& entry) { return entry.second.agent.id == id; });
         }
         // Claims in flight finished before the delete (they lock the agent's row), and none can
         // start now: what the agent holds is this.

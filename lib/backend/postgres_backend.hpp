@@ -21,6 +21,7 @@
 #include "model/time.hpp"
 #include "pg/pool.hpp"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -82,6 +83,18 @@ private:
     mutable std::mutex seen_mutex_;
     std::unordered_map<model::Uuid, std::int64_t, store::UuidHash> seen_;
     void note_seen(model::Agent& agent);  // records agent's last_seen_at, or raises it to ours
+
+    // Agents this node authenticated within the last second, by token: an agent's every request
+    // authenticates, and asking the database each time cost a statement per request. An agent
+    // deleted on another node may so go on for up to a second here, but it cannot claim (the
+    // claim checks the agent in the database) and its released tasks no longer name it; the
+    // node that deletes it forgets it at once.
+    struct CachedAgent {
+        model::Agent agent;
+        std::chrono::steady_clock::time_point checked;
+    };
+    mutable std::mutex agents_mutex_;
+    std::unordered_map<model::TokenHash, CachedAgent, store::TokenHashHash> agents_by_token_;
 };
 
 }  // namespace taskd::backend
