@@ -391,4 +391,21 @@ BOOST_AUTO_TEST_CASE(missing_agent_is_404_with_a_detail) {
     BOOST_TEST(bad.json().at("detail").at(0).at("loc") == json::parse(R"(["path","agent_id"])"));
 }
 
+// A query parameter is whatever bytes the client percent-encoded: a type no task can have (not
+// UTF-8, or U+0000) matches nothing; it is not an error of the store (PostgreSQL refuses such text).
+BOOST_AUTO_TEST_CASE(a_type_filter_no_task_can_match_finds_nothing) {
+    ServerFixture f;
+    f.create_task(new_uuid());
+    for (const char* type : {"%FF%FE", "%C0%80", "%ED%A0%80", "%00", "a%00b"}) {
+        BOOST_TEST_CONTEXT(type) {
+            const auto limited = f.admin.get(std::string("/tasks?limit=10&type=") + type);
+            BOOST_TEST(limited.status == 200u, limited.body);
+            BOOST_TEST(limited.body == "[]");
+            const auto streamed = f.admin.get(std::string("/tasks?type=") + type);
+            BOOST_TEST(streamed.status == 200u, streamed.body);
+            BOOST_TEST(streamed.body == "[]");
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
