@@ -241,25 +241,52 @@ BOOST_AUTO_TEST_CASE(a_node_killed_under_writes_loses_nothing_it_answered) {
 BOOST_AUTO_TEST_CASE(the_database_restarted_under_load_costs_503s_then_service_resumes_by_itself) {
     TwoNodes nodes;
     const std::string tenant = new_uuid();
+    // Writers on both nodes for the whole test: every answer must be a 201 or a 503 (with
+    // Retry-After), never another error, a hang or a crash.
+    std::atomic<bool> stop{false};
+    std::atomic<int> created{0}, refused{0}, other{0}, no_retry_after{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            auto admin = TwoNodes::admin(w % 2 ? nodes.b : nodes.a);
+            while (!stop) {
+                const auto r = admin.post("/tasks", task_body(tenant));
+                if (r.status == 201) ++created;
+                else if (r.status == 503) {
+                    ++refused;
+                    if (r.header("retry-after") != "1") ++no_retry_after;
+                } else {
+                    ++other;
+                }
+            }
+        });
+    }
     auto admin = TwoNodes::admin(nodes.a);
-    BOOST_TEST_REQUIRE(admin.post("/tasks", task_body(tenant)).status == 201u);
+    const auto wait_for = [](const std::atomic<int>& counter, int at_least) {
+        for (int i = 0; i < 6000 && counter.load() < at_least; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds{5});  // waiting for a count, bounded
+        return counter.load() >= at_least;
+    };
+    BOOST_TEST_REQUIRE(wait_for(created, 50));
 
     nodes.cluster.stop("fast");
-    // Every change now fails with 503 and Retry-After, and /readyz says why; nothing crashes.
-    auto refused = admin.post("/tasks", task_body(tenant));
-    BOOST_TEST(refused.status == 503u, refused.body);
-    BOOST_TEST(refused.header("retry-after") == "1");
-    BOOST_TEST(refused.json().at("detail").as_string().find("database") != std::string::npos);
+    BOOST_TEST_REQUIRE(wait_for(refused, 20));  // the writers now get 503s
     auto ready = admin.get("/readyz");
     BOOST_TEST(ready.status == 503u, ready.body);
+    BOOST_TEST(ready.json().at("detail").as_string().find("database") != std::string::npos, ready.body);
     BOOST_TEST(admin.get("/healthz").status == 200u);
 
+    const int created_while_down = created.load();
     nodes.cluster.start();
-    // The pool reconnects by itself (with backoff); it logs when it does.
+    // The pools reconnect by themselves (with backoff) and say so.
     BOOST_TEST_REQUIRE(nodes.a.wait_for_log("database: reachable again"));
-    auto created = admin.post("/tasks", task_body(tenant));
-    BOOST_TEST(created.status == 201u, created.body);
+    BOOST_TEST_REQUIRE(nodes.b.wait_for_log("database: reachable again"));
+    BOOST_TEST_REQUIRE(wait_for(created, created_while_down + 50));  // both nodes serve again
+    stop = true;
+    for (auto& t : writers) t.join();
     BOOST_TEST(admin.get("/readyz").status == 200u);
+    BOOST_TEST(other.load() == 0);
+    BOOST_TEST(no_retry_after.load() == 0);
     BOOST_TEST(nodes.a.running());
     BOOST_TEST(nodes.b.running());
 }
