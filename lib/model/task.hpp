@@ -1,24 +1,21 @@
 // Task: one unit of work for an agent, as the store keeps it.
 //
 // `payload` and `result` are kept as serialized JSON text: the payload never changes after
-// create, and a result is replaced whole, so both are shared immutable strings. Copying a Task
-// (to answer a request outside the store's lock) copies two pointers, not the documents.
+// create, and a result is replaced whole, so both are shared immutable strings (JsonText).
+// Copying a Task (to answer a request outside the store's lock) copies two pointers, not the
+// documents.
 #pragma once
 
+#include "model/json_text.hpp"
 #include "model/status.hpp"
 #include "model/time.hpp"
 #include "model/uuid.hpp"
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 
 namespace taskd::model {
-
-using JsonText = std::shared_ptr<const std::string>;
-
-inline JsonText make_json_text(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
 
 // Defaults and bounds of API.md.
 inline constexpr std::uint32_t kDefaultMaxAttempts = 3;
