@@ -39,15 +39,8 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     drain_fixups();
     reclaim();
-    if (rebuild && queues_stale_.load(std::memory_order_relaxed)) rebuild_queues();
+    if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
     return lock;
-}
-
-void Store::rebuild_queues() const {
-    shared_queue_.clear();
-    for (auto& [id, t] : by_tenant_) t->queue.clear();
-    queues_stale_.store(false, std::memory_order_relaxed);
-    for (TaskSlot* slot : by_status_[slot_of(Status::pending)]) enqueue(slot, false);
 }
 
 void Store::retire(TaskVersion* version) const { push_lock_free(retired_, version, &TaskVersion::next_retired); }
@@ -72,83 +65,7 @@ void Store::drain_fixups() const {
     }
 }
 
-// --- indices and queues (exclusive lock) ---
-
-Store::TenantIndex& Store::tenant(const Uuid& id) const {
-    auto& entry = by_tenant_[id];
-    if (!entry) entry = std::make_unique<TenantIndex>(&pool_);
-    return *entry;
-}
-
-// Slots are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
-// snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
-void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
-    TenantIndex& t = tenant(slot->task().tenant_id);
-    all_.insert(all_.end(), slot);
-    t.all.insert(t.all.end(), slot);
-    index_status(slot, status, t);
-    index_agent(slot, agent);
-}
-
-void Store::unindex_now(TaskSlot* slot) const {
-    TenantIndex& t = tenant(slot->task().tenant_id);
-    all_.erase(slot);
-    t.all.erase(slot);
-    unindex_status(slot, t);
-    unindex_agent(slot);
-}
-
-void Store::reindex_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
-    // all_ and the tenant's `all` hold a task whatever its state: only the status and agent
-    // sets change (unindex + index did ten tree operations for a claim or a completion).
-    if (status != slot->indexed_status) {
-        TenantIndex& t = tenant(slot->task().tenant_id);
-        unindex_status(slot, t);
-        index_status(slot, status, t);
-    }
-    if (agent != slot->indexed_agent) {
-        unindex_agent(slot);
-        index_agent(slot, agent);
-    }
-}
-
-void Store::index_status(TaskSlot* slot, Status status, TenantIndex& of_tenant) const {
-    Index& global = by_status_[slot_of(status)];
-    Index& own = of_tenant.by_status[slot_of(status)];
-    global.insert(global.end(), slot);
-    own.insert(own.end(), slot);
-    slot->indexed_status = status;
-}
-
-void Store::unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const {
-    by_status_[slot_of(slot->indexed_status)].erase(slot);
-    of_tenant.by_status[slot_of(slot->indexed_status)].erase(slot);
-}
-
-void Store::index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const {
-    if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
-    slot->indexed_agent = agent;
-}
-
-void Store::unindex_agent(TaskSlot* slot) const {
-    if (!slot->indexed_agent) return;
-    if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
-        a->second.erase(slot);
-        if (a->second.empty()) by_agent_.erase(a);
-    }
-}
-
-void Store::enqueue(TaskSlot* slot, bool put_back) const {
-    if (queues_stale_.load(std::memory_order_relaxed)) return;  // rebuilt whole later
-    ClaimQueue& own = tenant(slot->task().tenant_id).queue;
-    if (put_back) {
-        own.put_back(slot);
-        shared_queue_.put_back(slot);
-    } else {
-        own.push(slot);
-        shared_queue_.push(slot);
-    }
-}
+// --- indices, queues and leases (exclusive lock) ---
 
 void Store::track_lease(const Task& t) const {
     if (t.status == Status::running && t.lease_expires_at)
@@ -165,7 +82,7 @@ TaskSlot* Store::insert(Task&& task) {
     if (!fresh) return nullptr;
     TaskSlot* raw = place->second.get();
     index(raw, t.status, t.agent_id);
-    if (t.status == Status::pending) enqueue(raw, false);
+    if (t.status == Status::pending) indices_.enqueue(raw, false);
     track_lease(t);
     return raw;
 }
@@ -189,37 +106,15 @@ void Store::erase(const Uuid& id) {
     tasks_.erase(it);
 }
 
-void Store::sweep_queues_if_bloated() const {
-    // Entries of tasks claimed through the other queue pile up in a queue nobody pops (the
-    // shared one, when there is no shared agent). Sweeping costs the queue's length, so it is
-    // done only once stale entries outnumber the pending tasks.
-    const std::size_t pending = by_status_[slot_of(Status::pending)].size();
-    bool bloated = shared_queue_.waiting() > 2 * pending + 1024;
-    for (auto& [id, t] : by_tenant_)
-        bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
-    if (bloated) sweep_queues();
-}
-
 void Store::compact_leases() const {
-    const std::size_t running = by_status_[slot_of(Status::running)].size();
+    const std::size_t running = indices_.count(Status::running);
     if (leases_.size() <= 4 * running + 1024) return;
     decltype(leases_) fresh;
-    for (const TaskSlot* slot : by_status_[slot_of(Status::running)]) {
-        const Task& t = slot->task();
+    for (const TaskSlot& slot : indices_.by_status(Status::running)) {
+        const Task& t = slot.task();
         if (t.lease_expires_at) fresh.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
     }
     leases_ = std::move(fresh);
-}
-
-void Store::sweep_queues() const {
-    if (queues_stale_.load(std::memory_order_relaxed)) return;
-    // Entries of tasks that are no longer pending are passed over when popped; dropping them
-    // here keeps queues from growing with them (a queue no one pops, the shared one when
-    // there is no shared agent, would keep every task), and makes sure no entry outlives
-    // its slot when finished tasks are erased.
-    auto stale = [](const TaskSlot* s) { return status_of(s->word.load(std::memory_order_relaxed)) != Status::pending; };
-    shared_queue_.remove_if(stale);
-    for (auto& [id, t] : by_tenant_) t->queue.remove_if(stale);
 }
 
 std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
@@ -233,7 +128,7 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     if (moved) reindex(slot, t.status, t.agent_id);
     track_lease(t);
     if (t.status == Status::pending && !was_pending) {
-        enqueue(slot, true);
+        indices_.enqueue(slot, true);
         return t.tenant_id;
     }
     return std::nullopt;
@@ -289,9 +184,8 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                                      "taskd holds " + std::to_string(tasks_.size()) +
                                          " tasks, its limit (--max-tasks); finished tasks are dropped after --retain");
         if (limits_.max_pending_per_tenant != 0) {
-            const auto tenant = by_tenant_.find(input.tenant_id);
-            const std::size_t pending =
-                tenant == by_tenant_.end() ? 0 : tenant->second->by_status[slot_of(Status::pending)].size();
+            const TenantIndex* tenant = indices_.tenant(input.tenant_id);
+            const std::size_t pending = tenant ? tenant->by_status[slot_of(Status::pending)].size() : 0;
             if (pending >= limits_.max_pending_per_tenant)
                 return model::make_error(model::Errc::too_many,
                                          "tenant " + model::to_string(input.tenant_id) + " has " +
@@ -312,7 +206,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
         TaskSlot* slot = insert(std::move(t));
         assert(slot != nullptr);  // a new random id: 122 random bits do not repeat
         if (input.idempotency_key) {
-            slot->idempotency_key = input.idempotency_key;
+            slot->idempotency_key = std::make_unique<const std::string>(*input.idempotency_key);
             idempotency_[IdempotencyKey{out.value.task.tenant_id, *input.idempotency_key}] =
                 IdempotencyEntry{out.value.task.id, *digest, now, out.sequence};
         }
@@ -368,15 +262,11 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
 }
 
 model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& agent) {
-    if (queues_stale_.load(std::memory_order_relaxed)) lock_exclusive();
+    if (indices_.queues_stale()) lock_exclusive();
     std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
-    ClaimQueue* queue = &shared_queue_;
-    if (agent.tenant_id) {
-        auto t = by_tenant_.find(*agent.tenant_id);
-        if (t == by_tenant_.end()) return Committed<std::optional<Task>>{};
-        queue = &t->second->queue;
-    }
+    ClaimQueue* queue = agent.tenant_id ? indices_.tenant_queue(*agent.tenant_id) : &indices_.shared_queue();
+    if (!queue) return Committed<std::optional<Task>>{};
     while (TaskSlot* slot = queue->pop()) {
         std::uint64_t word = slot->word.load(std::memory_order_acquire);
         if (status_of(word) != Status::pending) continue;  // claimed through the other queue, or done
@@ -404,21 +294,6 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
     return Committed<std::optional<Task>>{};
 }
 
-const Store::Index& Store::narrowest_index(const TaskFilter& filter) const {
-    // An agent's tasks are usually the fewest; then a tenant's by status, a tenant's, a status.
-    if (filter.agent_id) {
-        auto it = by_agent_.find(*filter.agent_id);
-        return it == by_agent_.end() ? empty_ : it->second;
-    }
-    if (filter.tenant_id) {
-        auto it = by_tenant_.find(*filter.tenant_id);
-        if (it == by_tenant_.end()) return empty_;
-        return filter.status ? it->second->by_status[slot_of(*filter.status)] : it->second->all;
-    }
-    if (filter.status) return by_status_[slot_of(*filter.status)];
-    return all_;
-}
-
 bool Store::matches(const Task& t, const TaskFilter& filter) {
     return (!filter.tenant_id || t.tenant_id == *filter.tenant_id) && (!filter.status || t.status == *filter.status) &&
            (!filter.agent_id || t.agent_id == filter.agent_id) && (!filter.type || t.type == *filter.type);
@@ -429,13 +304,11 @@ bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& a
     // Claims since the last change have not moved their tasks in the indices yet.
     if (fixups_.load(std::memory_order_acquire)) lock_exclusive();
     std::shared_lock lock(mutex_);
-    const Index& index = narrowest_index(filter);
-    // Newest first: walk the ascending set backwards from just below `after`.
-    auto it = after ? index.lower_bound(*after) : index.end();
+    Cursor cursor;
+    indices_.walk(cursor, filter.tenant_id, filter.status, filter.agent_id, after);
     std::size_t visited = 0;
-    while (it != index.begin()) {
-        --it;
-        const Task& t = (*it)->task();
+    while (const TaskSlot* slot = cursor.next()) {
+        const Task& t = slot->task();
         if (!matches(t, filter)) continue;
         if (visited == limit) return true;
         visit(t);
@@ -452,7 +325,7 @@ std::size_t Store::task_count() const {
 std::array<std::size_t, 4> Store::task_count_by_status() const {
     Exclusive lock = lock_exclusive();
     std::array<std::size_t, 4> counts{};
-    for (Status s : model::kAllStatuses) counts[slot_of(s)] = by_status_[slot_of(s)].size();
+    for (Status s : model::kAllStatuses) counts[slot_of(s)] = indices_.count(s);
     return counts;
 }
 
@@ -462,14 +335,13 @@ Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
     {
         // Exclusive, as task_count_by_status(): claims' fix-ups must move their tasks first.
         Exclusive lock = lock_exclusive();
-        for (Status s : model::kAllStatuses) out.by_status[slot_of(s)] = by_status_[slot_of(s)].size();
-        out.tenants.reserve(by_tenant_.size());
-        for (const auto& [id, t] : by_tenant_) {
-            if (t->all.empty()) continue;  // tenant indices outlive their tasks
-            out.tenants.push_back(TenantStats{id, t->by_status[slot_of(Status::pending)].size(),
-                                              t->by_status[slot_of(Status::running)].size(),
-                                              t->by_status[slot_of(Status::failed)].size()});
-        }
+        for (Status s : model::kAllStatuses) out.by_status[slot_of(s)] = indices_.count(s);
+        indices_.for_each_tenant([&](const Uuid& id, const TenantIndex& t) {
+            if (t.size() == 0) return;  // tenant indices outlive their tasks
+            out.tenants.push_back(TenantStats{id, t.by_status[slot_of(Status::pending)].size(),
+                                              t.by_status[slot_of(Status::running)].size(),
+                                              t.by_status[slot_of(Status::failed)].size()});
+        });
         out.agents = agents_.size();
         const std::int64_t since = model::to_micros(out.now - seen_within);
         for (const auto& [id, entry] : agents_)
@@ -514,7 +386,7 @@ Committed<std::size_t> Store::expire_leases() {
 Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
     Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
-    sweep_queues_if_bloated();
+    indices_.sweep_queues_if_bloated();
     const auto now = clock_.now();
     std::erase_if(idempotency_, [&](const auto& kv) { return now - kv.second.created_at >= kIdempotencyWindow; });
     // A task is created before it changes last, so finished tasks created at or after the
@@ -522,14 +394,14 @@ Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_
     const std::int64_t cutoff_us = model::to_micros(cutoff);
     std::vector<Uuid> due;
     for (Status s : {Status::completed, Status::failed}) {
-        for (const TaskSlot* slot : by_status_[slot_of(s)]) {
-            if (slot->key.created_us >= cutoff_us || due.size() == max) break;
-            if (slot->task().updated_at < cutoff) due.push_back(slot->key.id);
+        for (const TaskSlot& slot : indices_.by_status(s)) {
+            if (slot.key.created_us >= cutoff_us || due.size() == max) break;
+            if (slot.task().updated_at < cutoff) due.push_back(slot.key.id);
         }
     }
     if (due.empty()) return {};
     const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(now, due));
-    sweep_queues();
+    indices_.sweep_queues();
     for (const Uuid& id : due) erase(id);
     return Committed<std::size_t>{due.size(), sequence};
 }
@@ -610,12 +482,12 @@ model::Result<Committed<std::size_t>> Store::delete_agent(const Uuid& id) {
 
         const auto now = clock_.now();
         std::vector<std::pair<TaskSlot*, Task>> released;
-        if (auto held = by_agent_.find(id); held != by_agent_.end()) {
-            for (TaskSlot* slot : held->second) {
-                if (slot->task().status != Status::running) continue;
-                Task t = slot->task();
+        if (AgentSet* held = indices_.agent(id)) {
+            for (TaskSlot& slot : *held) {
+                if (slot.task().status != Status::running) continue;
+                Task t = slot.task();
                 model::apply_release(t, "agent deleted", now);
-                released.emplace_back(slot, std::move(t));
+                released.emplace_back(&slot, std::move(t));
             }
         }
         std::vector<Task> states;
@@ -659,7 +531,7 @@ void Store::apply(journal::Change change) {
     Exclusive lock = lock_exclusive(false);
     // Recovery applies changes one by one; the claim queues are built once, from the result,
     // by the first operation after it.
-    queues_stale_.store(true, std::memory_order_relaxed);
+    indices_.mark_queues_stale();
     apply_locked(std::move(change));
 }
 
@@ -675,7 +547,7 @@ void Store::apply_locked(journal::Change&& change) {
                 if (c.idempotency_key) {
                     const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
                                                           slot->task().max_attempts, slot->task().lease_seconds);
-                    slot->idempotency_key = c.idempotency_key;
+                    slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
                     idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
                 }
             } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
@@ -695,7 +567,7 @@ void Store::apply_locked(journal::Change&& change) {
                 }
                 for (const auto& state : c.released) apply_state(state);
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                sweep_queues();
+                indices_.sweep_queues();
                 for (const Uuid& id : c.ids) erase(id);
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
                 if (auto it = agents_.find(c.id); it != agents_.end()) {
@@ -722,7 +594,9 @@ journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& u
         data.agents.reserve(agents_.size());
         for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
         data.tasks.reserve(tasks_.size());
-        for (const auto& [id, slot] : tasks_) data.tasks.push_back({&slot->task(), slot->idempotency_key});
+        for (const auto& [id, slot] : tasks_)
+            data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)
+                                                                       : std::nullopt});
         data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
     // In created_at order, so that recovery appends to every index at its end.

@@ -33,6 +33,7 @@
 #include "model/transition.hpp"
 #include "store/claim_queue.hpp"
 #include "store/idempotency.hpp"
+#include "store/indices.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
 
@@ -42,10 +43,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <queue>
-#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -219,23 +218,6 @@ public:
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    struct ByKey {
-        using is_transparent = void;
-        bool operator()(const TaskSlot* a, const TaskSlot* b) const { return a->key < b->key; }
-        bool operator()(const TaskSlot* a, const TaskKey& b) const { return a->key < b; }
-        bool operator()(const TaskKey& a, const TaskSlot* b) const { return a < b->key; }
-    };
-    // Index nodes come from one pool (indices change only under the exclusive lock, so an
-    // unsynchronized pool will do): a task sits in four or five sets, and the general-purpose
-    // allocator made their nodes the largest cost of recovery.
-    using Index = std::pmr::set<TaskSlot*, ByKey>;
-    struct TenantIndex {
-        explicit TenantIndex(std::pmr::memory_resource* pool)
-            : all(pool), by_status{Index(pool), Index(pool), Index(pool), Index(pool)} {}
-        Index all;
-        std::array<Index, 4> by_status;
-        ClaimQueue queue;
-    };
     struct AgentEntry {
         model::Agent agent;  // last_seen_at lives in last_seen_us
         std::atomic<std::int64_t> last_seen_us{0};  // 0: never
@@ -249,8 +231,6 @@ private:
     };
     using Exclusive = std::unique_lock<std::shared_mutex>;
 
-    static std::size_t slot_of(model::Status s) { return static_cast<std::size_t>(s); }
-
     // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
@@ -258,34 +238,20 @@ private:
     void reclaim() const;
     void retire(TaskVersion* version) const;
 
-    // During a Replay these hand the work to its index thread; the *_now forms do it.
+    // The ordered sets' changes (Indices::add/remove/move): during a Replay they go to its
+    // index thread, else straight to indices_.
     void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex(TaskSlot* slot) const;
-    // Moves a task that is indexed already to its new status and agent.
     void reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void unindex_now(TaskSlot* slot) const;
-    void reindex_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    // The status sets (the store's and the tenant's) and the agent sets, a slot at a time. A
-    // slot's tenant index exists from its first index_now() on (tenant indices are never dropped).
-    void index_status(TaskSlot* slot, model::Status status, TenantIndex& of_tenant) const;
-    void unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const;
-    void index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const;
-    void unindex_agent(TaskSlot* slot) const;
-    TenantIndex& tenant(const Uuid& id) const;
-    void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
 
     // nullptr, and nothing done, when a task with this id is there already.
     TaskSlot* insert(model::Task&& task);
-    // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
+    // Only for a task that is not pending, after Indices::sweep_queues(): no queue entry may
+    // point at it.
     void erase(const Uuid& id);
-    void sweep_queues() const;
-    // sweep_queues() when a queue holds many more entries than pending tasks.
-    void sweep_queues_if_bloated() const;
     // Drops lease entries that heartbeats and finishes made stale, when they are most of them.
     void compact_leases() const;
-    void rebuild_queues() const;
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
     std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
@@ -294,7 +260,6 @@ private:
     void apply_state(const journal::TaskState& state);
     void apply_locked(journal::Change&& change);
 
-    const Index& narrowest_index(const TaskFilter& filter) const;
     static bool matches(const model::Task& t, const TaskFilter& filter);
     model::Agent snapshot(const AgentEntry& entry) const;
     model::Result<void> check_log() const;
@@ -309,25 +274,18 @@ private:
     mutable std::atomic<TaskSlot*> fixups_{nullptr};
     mutable std::atomic<TaskVersion*> retired_{nullptr};
     mutable std::atomic<int> snapshot_holds_{0};
-    mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
     Counters counters_;
     Limits limits_;
     Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
     // whichever method takes it first).
-    mutable std::pmr::unsynchronized_pool_resource pool_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<TaskSlot>, UuidHash> tasks_;
-    mutable Index all_{&pool_};
-    mutable std::array<Index, 4> by_status_{Index(&pool_), Index(&pool_), Index(&pool_), Index(&pool_)};
-    mutable std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
-    mutable std::unordered_map<Uuid, Index, UuidHash> by_agent_;
-    mutable ClaimQueue shared_queue_;
+    mutable Indices indices_;
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
     boost::unordered_flat_map<model::TokenHash, Uuid, TokenHashHash> agent_by_token_;
-    const Index empty_{&pool_};
 };
 
 }  // namespace taskd::store
