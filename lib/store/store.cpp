@@ -569,6 +569,9 @@ void Store::apply_locked(journal::Change&& change) {
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
                 indices_.sweep_queues();
                 for (const Uuid& id : c.ids) erase(id);
+            } else if constexpr (std::is_same_v<C, journal::SnapshotTasks>) {
+                // Recovery hands these on one by one; a caller of apply() may not.
+                for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
                 if (auto it = agents_.find(c.id); it != agents_.end()) {
                     auto& seen = it->second->last_seen_us;
