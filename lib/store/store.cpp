@@ -155,8 +155,8 @@ void Store::notify(const std::vector<Uuid>& tenants) const {
 
 // --- tasks ---
 
-model::Result<Committed<Created>> Store::create_task(NewTask input) {
-    Committed<Created> out;
+model::Result<Logged<Created>> Store::create_task(NewTask input) {
+    Logged<Created> out;
     {
         Exclusive lock = lock_exclusive();
         if (auto ok = check_log(); !ok) return ok.error();
@@ -175,7 +175,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                 auto slot = tasks_.find(seen->second.task);
                 if (slot != tasks_.end()) {
                     counters_.idempotent_repeats.add();
-                    return Committed<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+                    return Logged<Created>{Created{slot->second->task(), true}, seen->second.sequence};
                 }
             }
         }
@@ -222,9 +222,9 @@ std::optional<Task> Store::find_task(const Uuid& id) const {
     return it->second->task();
 }
 
-model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
+model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
                                                  const std::optional<model::Agent>& agent) {
-    Committed<Task> out;
+    Logged<Task> out;
     std::optional<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
@@ -261,12 +261,12 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
     return out;
 }
 
-model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& agent) {
+model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agent) {
     if (indices_.queues_stale()) lock_exclusive();
     std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
     ClaimQueue* queue = agent.tenant_id ? indices_.tenant_queue(*agent.tenant_id) : &indices_.shared_queue();
-    if (!queue) return Committed<std::optional<Task>>{};
+    if (!queue) return Logged<std::optional<Task>>{};
     while (TaskSlot* slot = queue->pop()) {
         std::uint64_t word = slot->word.load(std::memory_order_acquire);
         if (status_of(word) != Status::pending) continue;  // claimed through the other queue, or done
@@ -289,9 +289,9 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
         if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
             push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
         counters_.claims.add();
-        return Committed<std::optional<Task>>{std::move(changed), sequence};
+        return Logged<std::optional<Task>>{std::move(changed), sequence};
     }
-    return Committed<std::optional<Task>>{};
+    return Logged<std::optional<Task>>{};
 }
 
 bool Store::matches(const Task& t, const TaskFilter& filter) {
@@ -355,8 +355,8 @@ Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
     return out;
 }
 
-Committed<std::size_t> Store::expire_leases() {
-    Committed<std::size_t> out{0, 0};
+Logged<std::size_t> Store::expire_leases() {
+    Logged<std::size_t> out{0, 0};
     std::vector<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
@@ -383,7 +383,7 @@ Committed<std::size_t> Store::expire_leases() {
     return out;
 }
 
-Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
+Logged<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
     Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
     indices_.sweep_queues_if_bloated();
@@ -403,7 +403,7 @@ Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_
     const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(now, due));
     indices_.sweep_queues();
     for (const Uuid& id : due) erase(id);
-    return Committed<std::size_t>{due.size(), sequence};
+    return Logged<std::size_t>{due.size(), sequence};
 }
 
 // --- agents ---
@@ -414,7 +414,7 @@ model::Agent Store::snapshot(const AgentEntry& entry) const {
     return a;
 }
 
-model::Result<Committed<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
+model::Result<Logged<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                               const model::TokenHash& token_hash) {
     Exclusive lock = lock_exclusive();
     if (auto ok = check_log(); !ok) return ok.error();
@@ -428,7 +428,7 @@ model::Result<Committed<model::Agent>> Store::register_agent(std::string name, s
     const std::uint64_t sequence = log_.append(RecordType::agent_registered, journal::encode_agent_registered(result));
     agent_by_token_.emplace(token_hash, result.id);
     agents_.emplace(result.id, std::move(entry));
-    return Committed<model::Agent>{std::move(result), sequence};
+    return Logged<model::Agent>{std::move(result), sequence};
 }
 
 std::optional<model::Agent> Store::find_agent(const Uuid& id) const {
@@ -470,8 +470,8 @@ std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& to
     return snapshot(entry);
 }
 
-model::Result<Committed<std::size_t>> Store::delete_agent(const Uuid& id) {
-    Committed<std::size_t> out;
+model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
+    Logged<std::size_t> out;
     std::vector<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();

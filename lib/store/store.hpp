@@ -18,7 +18,7 @@
 // changes to a task were applied. A change is computed on a copy, logged, then applied (a claim
 // publishes first and logs next: see claim()); when the log has failed the change is refused
 // (journal_failed) and nothing is applied. The caller answers only once the record is durable
-// (Committed::sequence).
+// (Logged::sequence).
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -69,8 +69,10 @@ struct NewTask {
 };
 
 // A change's result and the sequence number of its journal record (0: nothing was logged).
+// Logged, not yet durable: the caller waits for `sequence` (ChangeLog::wait_durable) before it
+// answers.
 template <class T>
-struct Committed {
+struct Logged {
     T value;
     std::uint64_t sequence = 0;
 };
@@ -94,7 +96,7 @@ public:
     // --- tasks ---
     // With an idempotency key that this tenant used within 24 hours: the task of that create
     // (repeat), or a validation error when the body differs.
-    model::Result<Committed<Created>> create_task(NewTask input);
+    model::Result<Logged<Created>> create_task(NewTask input);
     std::optional<model::Task> find_task(const Uuid& id) const;
 
     // PATCH per the transition table. not_found when there is no such task; an agent's request
@@ -102,13 +104,13 @@ public:
     // longer holds) is not_found too, so that existence does not leak. conflict / lease_lost when
     // the table refuses; an agent whose lease has run out gets lease_lost, and the task is
     // released at once.
-    model::Result<Committed<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
+    model::Result<Logged<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
                                                      const std::optional<model::Agent>& agent);
 
     // Claims the oldest pending task that `agent` may take; nullopt when there is none.
     // unauthorized when the agent has been deleted since it authenticated. Takes the store's
     // lock shared only.
-    model::Result<Committed<std::optional<model::Task>>> claim(const model::Agent& agent);
+    model::Result<Logged<std::optional<model::Task>>> claim(const model::Agent& agent);
 
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, starting strictly
     // after `after` (in that order). Returns true when more matching tasks remain. `visit` runs
@@ -162,15 +164,15 @@ public:
     // Releases every running task whose lease ended at or before now: back to pending while
     // attempts remain, else failed ("lease expired"), one record each. Returns how many, and
     // the last record.
-    Committed<std::size_t> expire_leases();
+    Logged<std::size_t> expire_leases();
 
     // Drops completed and failed tasks last changed before `cutoff` (--retain), at most `max`
     // of them, with one tasks_purged record; returns how many. Also forgets idempotency keys
     // older than their window.
-    Committed<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
+    Logged<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
 
     // --- agents ---
-    model::Result<Committed<model::Agent>> register_agent(std::string name, std::optional<Uuid> tenant_id,
+    model::Result<Logged<model::Agent>> register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                           const model::TokenHash& token_hash);
     std::optional<model::Agent> find_agent(const Uuid& id) const;
     std::vector<model::Agent> list_agents() const;  // newest first
@@ -182,7 +184,7 @@ public:
     // Removes the agent (its token stops working at once) and releases its running tasks as a
     // lost lease would ("agent deleted"), all in one record; the value is how many tasks it
     // released. not_found when there is no such agent.
-    model::Result<Committed<std::size_t>> delete_agent(const Uuid& id);
+    model::Result<Logged<std::size_t>> delete_agent(const Uuid& id);
 
     // Logs the last_seen_at of every agent seen since its value was last logged; returns the
     // sequence number to wait for (0: nothing to log). At a clean stop, so that a restart
