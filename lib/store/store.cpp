@@ -15,54 +15,24 @@ using model::Task;
 namespace {
 // last_seen_at is logged at most this often per agent: a hint, not worth a record per request.
 constexpr std::int64_t kSeenLogIntervalMicros = 1'000'000;
-
-template <class Node, class Next>
-void push_lock_free(std::atomic<Node*>& head, Node* node, Next Node::*next) {
-    Node* old = head.load(std::memory_order_relaxed);
-    do {
-        node->*next = old;
-    } while (!head.compare_exchange_weak(old, node, std::memory_order_release, std::memory_order_relaxed));
-}
 }  // namespace
 
 Store::Store(const model::Clock& clock, journal::ChangeLog& log) : clock_(clock), log_(log) {}
 
-Store::~Store() {
-    // No reader is left: free the retired versions; the slots free their current ones.
-    TaskVersion* v = retired_.exchange(nullptr);
-    while (v) delete std::exchange(v, v->next_retired);
-}
+Store::~Store() = default;
 
 // --- claims' deferred work ---
 
 Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
-    drain_fixups();
-    reclaim();
-    if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
-    return lock;
-}
-
-void Store::retire(TaskVersion* version) const { push_lock_free(retired_, version, &TaskVersion::next_retired); }
-
-void Store::reclaim() const {
-    // Holding the lock exclusively, no reader can be looking at a retired version; a snapshot
-    // being written may be, so while one is, they wait for the next time.
-    if (snapshot_holds_.load(std::memory_order_acquire) > 0) return;
-    TaskVersion* v = retired_.exchange(nullptr, std::memory_order_acquire);
-    while (v) delete std::exchange(v, v->next_retired);
-}
-
-void Store::drain_fixups() const {
-    TaskSlot* slot = fixups_.exchange(nullptr, std::memory_order_acquire);
-    while (slot) {
-        TaskSlot* next = slot->next_fixup;
-        slot->fixup_queued.store(false, std::memory_order_relaxed);
+    deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
         if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) reindex(slot, t.status, t.agent_id);
         track_lease(t);
-        slot = next;
-    }
+    });
+    deferred_.reclaim();
+    if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
+    return lock;
 }
 
 // --- indices, queues and leases (exclusive lock) ---
@@ -101,7 +71,7 @@ void Store::erase(const Uuid& id) {
         indexer_->keep(std::move(it->second));  // its unindex is still to come, on that thread
     } else {
         // A snapshot being written may still read this version: it goes the way of every version.
-        retire(slot->current.exchange(nullptr));
+        deferred_.retire(slot->current.exchange(nullptr));
     }
     tasks_.erase(it);
 }
@@ -124,7 +94,7 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     auto* version = new TaskVersion(std::move(changed));
     const Task& t = version->task;
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
-    retire(slot->current.exchange(version, std::memory_order_acq_rel));
+    deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
     if (moved) reindex(slot, t.status, t.agent_id);
     track_lease(t);
     if (t.status == Status::pending && !was_pending) {
@@ -284,10 +254,9 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
         // record got one, and replays it. Logged first, the claim could fall between the two.
         auto* version = new TaskVersion(changed);
         slot->current.store(version, std::memory_order_release);
-        retire(current);
+        deferred_.retire(current);
         const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
-        if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
-            push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
+        deferred_.queue_fixup(slot);
         counters_.claims.add();
         return Logged<std::optional<Task>>{std::move(changed), sequence};
     }
@@ -302,7 +271,7 @@ bool Store::matches(const Task& t, const TaskFilter& filter) {
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,
                        const std::function<void(const Task&)>& visit) const {
     // Claims since the last change have not moved their tasks in the indices yet.
-    if (fixups_.load(std::memory_order_acquire)) lock_exclusive();
+    if (deferred_.fixups_pending()) lock_exclusive();
     std::shared_lock lock(mutex_);
     Cursor cursor;
     indices_.walk(cursor, filter.tenant_id, filter.status, filter.agent_id, after);
@@ -344,8 +313,9 @@ Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
         });
         out.agents = agents_.size();
         const std::int64_t since = model::to_micros(out.now - seen_within);
-        for (const auto& [id, entry] : agents_)
-            if (entry->last_seen_us.load(std::memory_order_relaxed) >= since) ++out.agents_seen;
+        agents_.for_each([&](const Agents::Entry& entry) {
+            if (entry.last_seen_us.load(std::memory_order_relaxed) >= since) ++out.agents_seen;
+        });
     }
     std::sort(out.tenants.begin(), out.tenants.end(),
               [](const TenantStats& a, const TenantStats& b) { return a.tenant_id < b.tenant_id; });
@@ -408,34 +378,26 @@ Logged<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t m
 
 // --- agents ---
 
-model::Agent Store::snapshot(const AgentEntry& entry) const {
-    model::Agent a = entry.agent;
-    if (const auto us = entry.last_seen_us.load(std::memory_order_relaxed); us != 0) a.last_seen_at = model::from_micros(us);
-    return a;
-}
-
 model::Result<Logged<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                               const model::TokenHash& token_hash) {
     Exclusive lock = lock_exclusive();
     if (auto ok = check_log(); !ok) return ok.error();
-    auto entry = std::make_unique<AgentEntry>();
-    entry->agent.id = model::random_uuid();
-    entry->agent.name = std::move(name);
-    entry->agent.tenant_id = tenant_id;
-    entry->agent.token_hash = token_hash;
-    entry->agent.created_at = clock_.now();
-    model::Agent result = entry->agent;
+    model::Agent result;
+    result.id = model::random_uuid();
+    result.name = std::move(name);
+    result.tenant_id = tenant_id;
+    result.token_hash = token_hash;
+    result.created_at = clock_.now();
     const std::uint64_t sequence = log_.append(RecordType::agent_registered, journal::encode_agent_registered(result));
-    agent_by_token_.emplace(token_hash, result.id);
-    agents_.emplace(result.id, std::move(entry));
+    agents_.add(result);
     return Logged<model::Agent>{std::move(result), sequence};
 }
 
 std::optional<model::Agent> Store::find_agent(const Uuid& id) const {
     std::shared_lock lock(mutex_);
-    auto it = agents_.find(id);
-    if (it == agents_.end()) return std::nullopt;
-    return snapshot(*it->second);
+    const Agents::Entry* entry = agents_.find(id);
+    if (!entry) return std::nullopt;
+    return entry->current();
 }
 
 std::vector<model::Agent> Store::list_agents() const {
@@ -443,7 +405,7 @@ std::vector<model::Agent> Store::list_agents() const {
     {
         std::shared_lock lock(mutex_);
         out.reserve(agents_.size());
-        for (const auto& [id, entry] : agents_) out.push_back(snapshot(*entry));
+        agents_.for_each([&](const Agents::Entry& entry) { out.push_back(entry.current()); });
     }
     std::sort(out.begin(), out.end(), [](const model::Agent& a, const model::Agent& b) {
         return std::tie(a.created_at, a.id) > std::tie(b.created_at, b.id);
@@ -453,9 +415,9 @@ std::vector<model::Agent> Store::list_agents() const {
 
 std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& token_hash) {
     std::shared_lock lock(mutex_);
-    auto by_token = agent_by_token_.find(token_hash);
-    if (by_token == agent_by_token_.end()) return std::nullopt;
-    AgentEntry& entry = *agents_.find(by_token->second)->second;
+    Agents::Entry* found = agents_.find_by_token(token_hash);
+    if (!found) return std::nullopt;
+    Agents::Entry& entry = *found;
     const std::int64_t now = model::to_micros(clock_.now());
     // Only move forward: two requests of one agent may finish in either order.
     std::int64_t seen = entry.last_seen_us.load(std::memory_order_relaxed);
@@ -467,7 +429,7 @@ std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& to
     if (now - logged >= kSeenLogIntervalMicros && log_.healthy() &&
         entry.last_logged_us.compare_exchange_strong(logged, now, std::memory_order_relaxed))
         log_.append(RecordType::agent_seen, journal::encode_agent_seen(entry.agent.id, model::from_micros(now)));
-    return snapshot(entry);
+    return entry.current();
 }
 
 model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
@@ -475,8 +437,7 @@ model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
     std::vector<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
-        auto it = agents_.find(id);
-        if (it == agents_.end())
+        if (!agents_.contains(id))
             return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
         if (auto ok = check_log(); !ok) return ok.error();
 
@@ -493,8 +454,7 @@ model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
         std::vector<Task> states;
         for (const auto& [slot, t] : released) states.push_back(t);
         out.sequence = log_.append(RecordType::agent_deleted, journal::encode_agent_deleted(id, now, states));
-        agent_by_token_.erase(it->second->agent.token_hash);
-        agents_.erase(it);
+        agents_.remove(id);
         for (auto& [slot, t] : released)
             if (auto tenant = replace(slot, std::move(t))) pending_again.push_back(*tenant);
         out.value = released.size();
@@ -507,12 +467,13 @@ std::uint64_t Store::log_last_seen() {
     std::shared_lock lock(mutex_);
     std::uint64_t sequence = 0;
     if (!log_.healthy()) return 0;
-    for (auto& [id, entry] : agents_) {
-        const std::int64_t seen = entry->last_seen_us.load(std::memory_order_relaxed);
-        std::int64_t logged = entry->last_logged_us.load(std::memory_order_relaxed);
-        if (seen > logged && entry->last_logged_us.compare_exchange_strong(logged, seen, std::memory_order_relaxed))
-            sequence = log_.append(RecordType::agent_seen, journal::encode_agent_seen(id, model::from_micros(seen)));
-    }
+    agents_.for_each([&](Agents::Entry& entry) {
+        const std::int64_t seen = entry.last_seen_us.load(std::memory_order_relaxed);
+        std::int64_t logged = entry.last_logged_us.load(std::memory_order_relaxed);
+        if (seen > logged && entry.last_logged_us.compare_exchange_strong(logged, seen, std::memory_order_relaxed))
+            sequence = log_.append(RecordType::agent_seen,
+                                   journal::encode_agent_seen(entry.agent.id, model::from_micros(seen)));
+    });
     return sequence;
 }
 
@@ -553,18 +514,9 @@ void Store::apply_locked(journal::Change&& change) {
             } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
                 apply_state(c.state);
             } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
-                auto entry = std::make_unique<AgentEntry>();
-                entry->agent = c.agent;
-                entry->agent.last_seen_at.reset();
-                if (c.agent.last_seen_at) entry->last_seen_us = model::to_micros(*c.agent.last_seen_at);
-                entry->last_logged_us = entry->last_seen_us.load();
-                agent_by_token_[c.agent.token_hash] = c.agent.id;
-                agents_[c.agent.id] = std::move(entry);
+                agents_.add(c.agent);
             } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
-                if (auto it = agents_.find(c.id); it != agents_.end()) {
-                    agent_by_token_.erase(it->second->agent.token_hash);
-                    agents_.erase(it);
-                }
+                agents_.remove(c.id);
                 for (const auto& state : c.released) apply_state(state);
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
                 indices_.sweep_queues();
@@ -573,10 +525,10 @@ void Store::apply_locked(journal::Change&& change) {
                 // Recovery hands these on one by one; a caller of apply() may not.
                 for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
-                if (auto it = agents_.find(c.id); it != agents_.end()) {
-                    auto& seen = it->second->last_seen_us;
+                if (Agents::Entry* entry = agents_.find(c.id)) {
+                    auto& seen = entry->last_seen_us;
                     seen = std::max(seen.load(), model::to_micros(c.at));
-                    it->second->last_logged_us = seen.load();
+                    entry->last_logged_us = seen.load();
                 }
             }
         },
@@ -592,10 +544,9 @@ journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& u
         std::shared_lock lock(mutex_);
         data.sequence = log_.last_sequence();
         under_lock(data.sequence);
-        snapshot_holds_.fetch_add(1, std::memory_order_acq_rel);
-        data.hold = std::shared_ptr<void>(nullptr, [this](void*) { snapshot_holds_.fetch_sub(1, std::memory_order_acq_rel); });
+        data.hold = deferred_.hold();
         data.agents.reserve(agents_.size());
-        for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
+        agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
         data.tasks.reserve(tasks_.size());
         for (const auto& [id, slot] : tasks_)
             data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)

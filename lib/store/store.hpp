@@ -1,10 +1,12 @@
 // Store: every task and agent, in memory, with the indices the API reads by and the queues
 // agents claim from.
 //
-// Tasks live in TaskSlots (one per task, for its life), found by id. Ordered indices of slots
-// by (created_at, id) serve listings: all tasks, by status, by tenant (all, and by status), by
-// agent (tasks whose agent_id is that agent). ClaimQueues serve claims: one per tenant, and one
-// across tenants for shared agents, each in created_at order.
+// Tasks live in TaskSlots (one per task, for its life), found by id. The store is commands over
+// named parts: Indices (ordered sets of slots by (created_at, id) per status, per tenant and
+// status, per agent, for listings; and the ClaimQueues, one per tenant and one across tenants
+// for shared agents), Agents (the registry), Deferred (what claims leave for the next
+// exclusive holder: fix-ups and retired versions), and the lease heap. Replay and capture
+// (store/replay.cpp, capture()) rebuild and copy the whole.
 //
 // Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
 // too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
@@ -31,7 +33,9 @@
 #include "model/errc.hpp"
 #include "model/task.hpp"
 #include "model/transition.hpp"
+#include "store/agents.hpp"
 #include "store/claim_queue.hpp"
+#include "store/deferred.hpp"
 #include "store/idempotency.hpp"
 #include "store/indices.hpp"
 #include "store/task_key.hpp"
@@ -220,11 +224,6 @@ public:
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    struct AgentEntry {
-        model::Agent agent;  // last_seen_at lives in last_seen_us
-        std::atomic<std::int64_t> last_seen_us{0};  // 0: never
-        std::atomic<std::int64_t> last_logged_us{0};
-    };
     struct Lease {
         std::int64_t deadline_us;
         Uuid task;
@@ -236,9 +235,6 @@ private:
     // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
-    void drain_fixups() const;
-    void reclaim() const;
-    void retire(TaskVersion* version) const;
 
     // The ordered sets' changes (Indices::add/remove/move): during a Replay they go to its
     // index thread, else straight to indices_.
@@ -263,7 +259,6 @@ private:
     void apply_locked(journal::Change&& change);
 
     static bool matches(const model::Task& t, const TaskFilter& filter);
-    model::Agent snapshot(const AgentEntry& entry) const;
     model::Result<void> check_log() const;
     void notify(const std::vector<Uuid>& tenants) const;
 
@@ -272,10 +267,9 @@ private:
     std::function<void(const Uuid&)> on_pending_;
 
     mutable std::shared_mutex mutex_;
-    // Claims' deferred work (lock-free stacks, drained by the next exclusive holder).
-    mutable std::atomic<TaskSlot*> fixups_{nullptr};
-    mutable std::atomic<TaskVersion*> retired_{nullptr};
-    mutable std::atomic<int> snapshot_holds_{0};
+    // Mutable, as indices_: reads that take the lock exclusively (counts, listings after
+    // claims) do the claims' deferred work first, as every exclusive holder does.
+    mutable Deferred deferred_;
     Counters counters_;
     Limits limits_;
     Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
@@ -286,8 +280,7 @@ private:
     mutable Indices indices_;
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
-    boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
-    boost::unordered_flat_map<model::TokenHash, Uuid, TokenHashHash> agent_by_token_;
+    Agents agents_;
 };
 
 }  // namespace taskd::store
