@@ -1,5 +1,7 @@
 #include "bench/options.hpp"
 
+#include "util/duration.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <charconv>
@@ -25,20 +27,6 @@ std::string read_token_file(const std::string& path) {
 }
 
 }  // namespace
-
-std::optional<SteadyClock::duration> parse_duration(const std::string& text) {
-    double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || value < 0) return std::nullopt;
-    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-    double seconds = 0;
-    if (unit.empty() || unit == "s") seconds = value;
-    else if (unit == "ms") seconds = value / 1e3;
-    else if (unit == "m") seconds = value * 60;
-    else if (unit == "h") seconds = value * 3600;
-    else return std::nullopt;
-    return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
-}
 
 std::optional<int> parse_options(int argc, const char* const argv[], Options& out) {
     std::string duration_text, timeout_text = "30s", protocol = "http", admin_token, admin_token_file;
@@ -113,12 +101,12 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         }
         out.scenario_options.target.admin_token = admin_token;
         if (!duration_text.empty()) {
-            out.plan.duration = parse_duration(duration_text);
+            out.plan.duration = util::parse_duration(duration_text);
             if (!out.plan.duration) throw std::invalid_argument("--duration " + duration_text + ": expected e.g. 10s");
         }
         if (requests > 0) out.plan.operations = requests;
         if (!out.plan.duration && !out.plan.operations) out.plan.duration = kDefaultDuration;
-        if (auto t = parse_duration(timeout_text); t && *t > SteadyClock::duration::zero()) out.plan.timeout = *t;
+        if (auto t = util::parse_duration(timeout_text); t && t->count() > 0) out.plan.timeout = *t;
         else throw std::invalid_argument("--timeout " + timeout_text + ": expected e.g. 30s");
         if (vm.count("prefill")) out.scenario_options.prefill = prefill;
         if (out.plan.connections == 0) throw std::invalid_argument("--connections must be at least 1");

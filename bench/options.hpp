@@ -34,7 +34,4 @@ struct Options {
 // 0 after --help, 2 after a bad argument (with one line on stderr).
 std::optional<int> parse_options(int argc, const char* const argv[], Options& out);
 
-// "10s", "500ms", "2m", "1h"; a bare number is seconds. nullopt when malformed.
-std::optional<SteadyClock::duration> parse_duration(const std::string& text);
-
 }  // namespace taskd::bench

@@ -1,7 +1,7 @@
 #include "agent/options.hpp"
 
 #include "model/uuid.hpp"
-#include "server/options.hpp"
+#include "util/duration.hpp"
 #include "util/program_options.hpp"
 
 #include <boost/program_options.hpp>
@@ -31,7 +31,7 @@ po::typed_value<std::string>* duration_value(std::chrono::milliseconds fallback)
 std::chrono::milliseconds duration(const po::variables_map& vm, const char* name, std::chrono::milliseconds lo,
                                    std::chrono::milliseconds hi) {
     const auto& text = vm[name].as<std::string>();
-    const auto d = server::parse_duration(text);
+    const auto d = util::parse_duration(text);
     if (!d) throw po::error("the argument ('" + text + "') for option '--" + name +
                             "' is invalid: expected a duration such as 500ms, 10s, 5m");
     if (*d < lo || *d > hi)

@@ -1,4 +1,5 @@
-// Connection: one client's TCP connection, served by one coroutine on its own strand.
+// Connection: one client's TCP connection, served by one coroutine on its executor (a strand of
+// its own when the server runs more than one thread: see Listener).
 //
 // Plain HTTP (Connection, over a tcp::socket) or HTTPS (TlsConnection, over an ssl::stream):
 // one template, so that both serve requests with the same code, and the TLS steps (handshake,
@@ -25,7 +26,7 @@
 // the access log and is counted in the request metrics.
 //
 // Thread-safety: request_close() may be called from any thread; everything else runs on the
-// connection's strand.
+// connection's executor.
 #pragma once
 
 #include "http/access_log.hpp"

@@ -1,7 +1,8 @@
 // Request and Response: what handlers see of HTTP.
 //
-// The connection turns Beast's message into a Request (path and query already percent-decoded)
-// and a handler's Response back into bytes, so that handlers never touch Beast. A Response
+// The connection's RequestParser fills a Request straight from the bytes (path and query
+// already percent-decoded), and the connection turns a handler's Response back into bytes, so
+// that handlers never touch Beast. A Response
 // either carries its whole body, or a `stream` that the connection calls for one piece at a
 // time and sends with chunked encoding (for answers too large to build as one string).
 #pragma once

@@ -178,6 +178,133 @@ std::string encode_snapshot_task(const model::Task& task, const std::optional<st
     return out;
 }
 
+// snapshot_tasks (doc/journal_format.md): dictionaries of the run's tenants, types and agents,
+// then each task with varints, deltas against created_at and indices into the dictionaries.
+namespace {
+constexpr std::uint8_t kHasAgent = 1 << 2, kHasResult = 1 << 3, kHasLease = 1 << 4, kHasKey = 1 << 5;
+constexpr std::uint8_t kKnownFlags = 3 | kHasAgent | kHasResult | kHasLease | kHasKey;
+// The fewest bytes a task takes in a run: a count beyond remaining / this is damage.
+constexpr std::size_t kMinSnapshotTaskBytes = 16 + 10;
+
+template <class T>
+class Dictionary {
+public:
+    std::uint32_t index(const T& v) {
+        for (std::uint32_t i = 0; i < items_.size(); ++i)
+            if (items_[i] == v) return i;
+        items_.push_back(v);
+        return static_cast<std::uint32_t>(items_.size() - 1);
+    }
+    const std::vector<T>& items() const { return items_; }
+
+private:
+    std::vector<T> items_;  // a run's tenants, types and agents are few: a scan beats a hash
+};
+}  // namespace
+
+std::string encode_snapshot_tasks(std::span<const SnapshotTask> tasks) {
+    Dictionary<model::Uuid> tenants, agents;
+    Dictionary<std::string_view> types;
+    std::string body;
+    body.reserve(tasks.size() * 96);
+    Encoder b(body);
+    std::int64_t previous_created = 0;
+    for (const SnapshotTask& st : tasks) {
+        const model::Task& t = *st.task;
+        b.uuid(t.id);
+        b.varint(tenants.index(t.tenant_id));
+        b.varint(types.index(t.type));
+        b.short_string(*t.payload);
+        const std::int64_t created = model::to_micros(t.created_at);
+        b.svarint(created - previous_created);
+        previous_created = created;
+        std::uint8_t flags = static_cast<std::uint8_t>(t.status);
+        if (t.agent_id) flags |= kHasAgent;
+        if (t.result) flags |= kHasResult;
+        if (t.lease_expires_at) flags |= kHasLease;
+        if (st.idempotency_key) flags |= kHasKey;
+        b.u8(flags);
+        b.varint(t.max_attempts);
+        b.varint(t.lease_seconds);
+        b.varint(t.attempts);
+        b.varint(t.version);
+        const std::int64_t updated = model::to_micros(t.updated_at);
+        b.svarint(updated - created);
+        if (t.agent_id) b.varint(agents.index(*t.agent_id));
+        if (t.result) b.short_string(*t.result);
+        if (t.lease_expires_at) b.svarint(model::to_micros(*t.lease_expires_at) - updated);
+        if (st.idempotency_key) b.short_string(*st.idempotency_key);
+    }
+    std::string out;
+    out.reserve(body.size() + 64 + 16 * (tenants.items().size() + agents.items().size()));
+    Encoder e(out);
+    e.varint(tasks.size());
+    e.varint(tenants.items().size());
+    for (const auto& id : tenants.items()) e.uuid(id);
+    e.varint(types.items().size());
+    for (const auto& type : types.items()) e.short_string(type);
+    e.varint(agents.items().size());
+    for (const auto& id : agents.items()) e.uuid(id);
+    out += body;
+    return out;
+}
+
+namespace {
+std::optional<SnapshotTasks> get_snapshot_tasks(Decoder& d) {
+    const std::uint64_t count = d.varint();
+    if (count > d.remaining() / kMinSnapshotTaskBytes) return std::nullopt;
+    auto read_uuids = [&](std::vector<model::Uuid>& out) {
+        const std::uint64_t n = d.varint();
+        if (n > d.remaining() / 16) return false;
+        out.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) out.push_back(d.uuid());
+        return d.ok();
+    };
+    std::vector<model::Uuid> tenants, agents;
+    std::vector<std::string> types;
+    if (!read_uuids(tenants)) return std::nullopt;
+    const std::uint64_t n_types = d.varint();
+    if (n_types > d.remaining()) return std::nullopt;
+    for (std::uint64_t i = 0; i < n_types && d.ok(); ++i) types.emplace_back(d.short_string());
+    if (!d.ok() || !read_uuids(agents)) return std::nullopt;
+
+    SnapshotTasks out;
+    out.tasks.reserve(count);
+    std::int64_t previous_created = 0;
+    for (std::uint64_t i = 0; i < count && d.ok(); ++i) {
+        TaskCreated& c = out.tasks.emplace_back();
+        model::Task& t = c.task;
+        t.id = d.uuid();
+        const std::uint64_t tenant = d.varint(), type = d.varint();
+        if (tenant >= tenants.size() || type >= types.size()) return std::nullopt;
+        t.tenant_id = tenants[tenant];
+        t.type = types[type];
+        t.payload = model::make_json_text(d.short_string());
+        const std::int64_t created = previous_created + d.svarint();
+        previous_created = created;
+        t.created_at = model::from_micros(created);
+        const std::uint8_t flags = d.u8();
+        if (flags & ~kKnownFlags) return std::nullopt;
+        t.status = static_cast<model::Status>(flags & 3);
+        t.max_attempts = d.varint32();
+        t.lease_seconds = d.varint32();
+        t.attempts = d.varint32();
+        t.version = d.varint();
+        const std::int64_t updated = created + d.svarint();
+        t.updated_at = model::from_micros(updated);
+        if (flags & kHasAgent) {
+            const std::uint64_t agent = d.varint();
+            if (agent >= agents.size()) return std::nullopt;
+            t.agent_id = agents[agent];
+        }
+        if (flags & kHasResult) t.result = model::make_json_text(d.short_string());
+        if (flags & kHasLease) t.lease_expires_at = model::from_micros(updated + d.svarint());
+        if (flags & kHasKey) c.idempotency_key = std::string(d.short_string());
+    }
+    return out;
+}
+}  // namespace
+
 std::string encode_snapshot_end(std::uint64_t agents, std::uint64_t tasks) {
     std::string out;
     Encoder e(out);
@@ -240,6 +367,12 @@ std::optional<Change> decode_change(RecordType type, std::span<const std::uint8_
             if (state.id != c.task.id) return std::nullopt;
             apply_state(c.task, state);
             change = std::move(c);
+            break;
+        }
+        case RecordType::snapshot_tasks: {
+            auto c = get_snapshot_tasks(d);
+            if (!c) return std::nullopt;
+            change = std::move(*c);
             break;
         }
         case RecordType::snapshot_end: {

@@ -52,6 +52,11 @@ struct TasksPurged {
     model::Timestamp at{};
     std::vector<model::Uuid> ids;
 };
+// snapshot_tasks: a run of tasks, each created with its whole state. Recovery hands them on
+// one by one, as TaskCreated.
+struct SnapshotTasks {
+    std::vector<TaskCreated> tasks;
+};
 struct AgentSeen {
     model::Uuid id{};
     model::Timestamp at{};
@@ -63,7 +68,14 @@ struct SnapshotEnd {
 // snapshot_agent decodes to AgentRegistered (with last_seen_at), snapshot_task to TaskCreated
 // (with the whole state).
 
-using Change = std::variant<TaskCreated, TaskChanged, AgentRegistered, AgentDeleted, TasksPurged, AgentSeen, SnapshotEnd>;
+using Change = std::variant<TaskCreated, TaskChanged, AgentRegistered, AgentDeleted, TasksPurged, AgentSeen, SnapshotEnd,
+                            SnapshotTasks>;
+
+// A task as a snapshot holds it.
+struct SnapshotTask {
+    const model::Task* task;  // an immutable version, kept alive by SnapshotData::hold
+    std::optional<std::string> idempotency_key;
+};
 
 // nullopt when the payload does not hold what its type says (damage that passed the CRC, or a
 // bug): recovery treats it as corruption.
@@ -77,7 +89,11 @@ std::string encode_tasks_purged(model::Timestamp at, const std::vector<model::Uu
 std::string encode_agent_seen(const model::Uuid& id, model::Timestamp at);
 
 std::string encode_snapshot_agent(const model::Agent& agent);
+// The format of version 1 snapshots, still read; written only by tests.
 std::string encode_snapshot_task(const model::Task& task, const std::optional<std::string>& idempotency_key);
+// Up to kMaxSnapshotBatch tasks in one snapshot_tasks record.
+std::string encode_snapshot_tasks(std::span<const SnapshotTask> tasks);
+inline constexpr std::size_t kMaxSnapshotBatch = 512;
 std::string encode_snapshot_end(std::uint64_t agents, std::uint64_t tasks);
 
 }  // namespace taskd::journal

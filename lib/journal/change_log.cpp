@@ -7,7 +7,7 @@ namespace taskd::journal {
 
 void complete_later(DurableWaiter waiter, boost::system::error_code ec) {
     // Posted, never invoked here: the caller may be the writer thread, and a coroutine must
-    // resume on its own executor (its connection's strand).
+    // resume on its own executor (its connection's).
     boost::asio::post(waiter.executor, [handler = std::move(waiter.handler), ec]() mutable { std::move(handler)(ec); });
 }
 

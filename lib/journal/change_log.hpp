@@ -1,10 +1,12 @@
 // ChangeLog: where the store sends one record per change, and how a request waits until its
 // change is durable.
 //
-// The store calls append() while it holds its exclusive lock, so the log's order is the order
-// in which changes were applied; the handler then waits, outside every lock, for the record's
-// sequence number to become durable (journal/writer does group commit; MemoryLog is for tests
-// and keeps records in memory). Thread-safe.
+// The store calls append() while it holds its lock: exclusively for most changes, shared for a
+// claim (which has won its task by compare-and-swap first, so no other change to that task can
+// come between). Either way the log's order for each task is the order in which its changes
+// were applied. The handler then waits, outside every lock, for the record's sequence number to
+// become durable (journal/writer does group commit; MemoryLog is for tests and keeps records
+// in memory). Thread-safe: appends from many threads at once are what claims do.
 #pragma once
 
 #include "journal/record.hpp"
@@ -23,7 +25,7 @@
 namespace taskd::journal {
 
 // A request waiting for its record: the completion, and the executor it must run on (its
-// connection's strand). Completions are always posted there, never run by the thread that
+// connection's: a strand of its own when the server runs more than one thread). Completions are always posted there, never run by the thread that
 // notices durability (the writer thread).
 struct DurableWaiter {
     boost::asio::any_io_executor executor;

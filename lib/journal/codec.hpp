@@ -31,6 +31,20 @@ public:
         u32(static_cast<std::uint32_t>(s.size()));
         out_.append(s);
     }
+    // LEB128: seven bits a byte, low first; small counts and deltas take one or two bytes.
+    void varint(std::uint64_t v) {
+        while (v >= 0x80) {
+            out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+            v >>= 7;
+        }
+        out_.push_back(static_cast<char>(v));
+    }
+    // Zigzag (0, -1, 1, -2 ... as 0, 1, 2, 3 ...), then varint: for deltas of either sign.
+    void svarint(std::int64_t v) { varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+    void short_string(std::string_view s) {
+        varint(s.size());
+        out_.append(s);
+    }
     template <class T, class F>
     void optional(const std::optional<T>& v, F&& write) {
         u8(v ? 1 : 0);
@@ -76,6 +90,39 @@ public:
         const std::uint32_t size = u32();
         if (!take(size)) return {};
         return std::string(reinterpret_cast<const char*>(in_.data() + pos_ - size), size);
+    }
+    // A varint of at most ten bytes (64 bits); a longer one is damage.
+    std::uint64_t varint() {
+        std::uint64_t v = 0;
+        for (unsigned shift = 0; shift < 64; shift += 7) {
+            const std::uint8_t b = u8();
+            if (!ok_) return 0;
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) {
+                if (shift == 63 && b > 1) ok_ = false;  // bits past the 64th
+                return v;
+            }
+        }
+        ok_ = false;
+        return 0;
+    }
+    std::int64_t svarint() {
+        const std::uint64_t v = varint();
+        return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+    }
+    std::uint32_t varint32() {
+        const std::uint64_t v = varint();
+        if (v > 0xffffffffu) ok_ = false;
+        return static_cast<std::uint32_t>(v);
+    }
+    // The bytes of a varint-prefixed string, valid while the input is.
+    std::string_view short_string() {
+        const std::uint64_t size = varint();
+        if (size > remaining() || !take(static_cast<std::size_t>(size))) {
+            ok_ = false;
+            return {};
+        }
+        return {reinterpret_cast<const char*>(in_.data() + pos_ - size), static_cast<std::size_t>(size)};
     }
     // Reads the presence byte; a value other than 0 or 1 is damage.
     bool present() {

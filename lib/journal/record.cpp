@@ -34,11 +34,12 @@ std::string_view to_string(RecordType type) {
         case RecordType::snapshot_agent: return "snapshot_agent";
         case RecordType::snapshot_task: return "snapshot_task";
         case RecordType::snapshot_end: return "snapshot_end";
+        case RecordType::snapshot_tasks: return "snapshot_tasks";
     }
     return "unknown";
 }
 
-bool is_known(std::uint8_t type) { return (type >= 1 && type <= 8) || (type >= 64 && type <= 66); }
+bool is_known(std::uint8_t type) { return (type >= 1 && type <= 8) || (type >= 64 && type <= 67); }
 
 void append_record(std::string& out, RecordType type, std::uint64_t sequence, std::string_view payload) {
     const std::size_t start = out.size();
@@ -87,7 +88,7 @@ ParseResult parse_file_header(std::span<const std::uint8_t> data, std::string_vi
     if (unmask_crc(load_u32(data.data() + 20)) != crc32c(data.subspan(0, 20))) return ParseResult::corrupt;
     out.version = load_u32(data.data() + 8);
     out.first_sequence = load_u64(data.data() + 12);
-    if (out.version != kFormatVersion) return ParseResult::corrupt;
+    if (out.version < kOldestFormatVersion || out.version > kFormatVersion) return ParseResult::corrupt;
     return ParseResult::ok;
 }
 

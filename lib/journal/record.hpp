@@ -26,12 +26,16 @@ enum class RecordType : std::uint8_t {
     snapshot_agent = 64,
     snapshot_task = 65,
     snapshot_end = 66,
+    snapshot_tasks = 67,  // version 2
 };
 
 std::string_view to_string(RecordType type);
 bool is_known(std::uint8_t type);
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2 added snapshot_tasks (snapshots of about half the size); a reader of version 2
+// reads version 1 files too. Segments are alike in both.
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kOldestFormatVersion = 1;
 inline constexpr std::size_t kRecordHeaderBytes = 4 + 4 + 1 + 8;
 inline constexpr std::size_t kFileHeaderBytes = 8 + 4 + 8 + 4;
 inline constexpr std::string_view kSegmentMagic = "TASKDLOG";

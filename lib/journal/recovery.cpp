@@ -139,7 +139,14 @@ std::optional<RecoveryError> Recovery::load_snapshot(const std::string& name, st
         if (!change) return RecoveryError{"snapshot " + at(name, offset) + " holds an unreadable record" + refuse};
         if (r.type == RecordType::snapshot_agent) ++agents;
         else if (r.type == RecordType::snapshot_task) ++tasks;
-        else if (r.type == RecordType::snapshot_end) {
+        else if (r.type == RecordType::snapshot_tasks) {
+            auto& run = std::get<SnapshotTasks>(*change).tasks;
+            tasks += run.size();
+            for (auto& task : run) apply_(std::move(task));
+            offset += r.size;
+            ++next;
+            continue;
+        } else if (r.type == RecordType::snapshot_end) {
             const auto& end = std::get<SnapshotEnd>(*change);
             if (end.agents != agents || end.tasks != tasks)
                 return RecoveryError{"snapshot " + name + " counts do not match its records" + refuse};

@@ -63,8 +63,9 @@ IoResult<SnapshotStats> write_snapshot(Storage& storage, const SnapshotData& dat
         append_record(buffer, RecordType::snapshot_agent, ++sequence, encode_snapshot_agent(agent));
         if (auto ok = flush(false); !ok) return ok.error();
     }
-    for (const auto& t : data.tasks) {
-        append_record(buffer, RecordType::snapshot_task, ++sequence, encode_snapshot_task(*t.task, t.idempotency_key));
+    for (std::size_t i = 0; i < data.tasks.size(); i += kMaxSnapshotBatch) {
+        const auto run = std::span(data.tasks).subspan(i, std::min(kMaxSnapshotBatch, data.tasks.size() - i));
+        append_record(buffer, RecordType::snapshot_tasks, ++sequence, encode_snapshot_tasks(run));
         if (auto ok = flush(false); !ok) return ok.error();
     }
     append_record(buffer, RecordType::snapshot_end, ++sequence, encode_snapshot_end(data.agents.size(), data.tasks.size()));

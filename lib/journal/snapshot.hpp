@@ -7,6 +7,7 @@
 // request's.
 #pragma once
 
+#include "journal/change.hpp"
 #include "journal/storage.hpp"
 #include "model/agent.hpp"
 #include "model/task.hpp"
@@ -19,11 +20,6 @@
 #include <vector>
 
 namespace taskd::journal {
-
-struct SnapshotTask {
-    const model::Task* task;  // an immutable version, kept alive by SnapshotData::hold
-    std::optional<std::string> idempotency_key;
-};
 
 struct SnapshotData {
     std::uint64_t sequence = 0;  // the state after this record

@@ -12,8 +12,8 @@ constexpr std::size_t kMaxBatchesWaiting = 64;
 
 Store::Replay::Replay(Store& store) : store_(store), lock_(store.lock_exclusive(false)) {
     // The claim queues are built once, from the result, when the replay ends.
-    store_.queues_stale_.store(true, std::memory_order_relaxed);
-    indexer_ = std::make_unique<IndexThread>(store_);
+    store_.indices_.mark_queues_stale();
+    indexer_ = std::make_unique<IndexThread>(store_.indices_);
     store_.indexer_ = indexer_.get();
 }
 
@@ -21,30 +21,30 @@ Store::Replay::~Replay() {
     indexer_->finish();
     store_.indexer_ = nullptr;
     indexer_.reset();
-    store_.rebuild_queues();
+    store_.indices_.rebuild_queues();
 }
 
 // --- the dispatch in Store ---
 
 void Store::index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const {
     if (indexer_) return indexer_->add(slot, status, agent);
-    index_now(slot, status, agent);
+    indices_.add(slot, status, agent);
 }
 
 void Store::unindex(TaskSlot* slot) const {
     if (indexer_) return indexer_->remove(slot);
-    unindex_now(slot);
+    indices_.remove(slot);
 }
 
 void Store::reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const {
     if (indexer_) return indexer_->move(slot, status, agent);
-    reindex_now(slot, status, agent);
+    indices_.move(slot, status, agent);
 }
 
 // --- IndexThread ---
 
-Store::Replay::IndexThread::IndexThread(const Store& store)
-    : store_(store), ops_(kBatch, kMaxBatchesWaiting), thread_([this] { run(); }) {}
+Store::Replay::IndexThread::IndexThread(Indices& indices)
+    : indices_(indices), ops_(kBatch, kMaxBatchesWaiting), thread_([this] { run(); }) {}
 
 Store::Replay::IndexThread::~IndexThread() { finish(); }
 
@@ -59,9 +59,9 @@ void Store::Replay::IndexThread::run() {
     while (auto batch = ops_.pop()) {
         for (const Op& op : *batch) {
             switch (op.kind) {
-                case Op::index: store_.index_now(op.slot, op.status, op.agent); break;
-                case Op::unindex: store_.unindex_now(op.slot); break;
-                case Op::reindex: store_.reindex_now(op.slot, op.status, op.agent); break;
+                case Op::index: indices_.add(op.slot, op.status, op.agent); break;
+                case Op::unindex: indices_.remove(op.slot); break;
+                case Op::reindex: indices_.move(op.slot, op.status, op.agent); break;
             }
         }
     }

@@ -6,13 +6,12 @@
 // recovering a million tasks (taskd-recovery-bench, BENCHMARKS.md). The sets are read by
 // nothing but listings, which do not run during recovery, so their work can trail behind:
 // index()/unindex()/reindex() queue an operation here and return, and this thread applies the
-// queue in order with Store::index_now()/unindex_now()/reindex_now(). finish() waits until it
-// has caught up.
+// queue in order with Indices::add()/remove()/move(). finish() waits until it has caught up.
 //
 // Thread-safety and lifetimes: add(), remove(), move(), keep() and finish() are called by the thread
 // that holds the store's exclusive lock for the replay. The index thread touches only the
-// ordered sets, their pool, by_tenant_/by_agent_ and each slot's indexed_* fields, which
-// nothing else touches until finish() returns; it reads a slot's immutable key and tenant. A
+// ordered sets (their maps and each slot's hooks and indexed_* fields), which nothing else
+// touches until finish() returns; it reads a slot's immutable key and tenant. A
 // slot erased meanwhile is kept alive (keep()) until finish(), since its unindex may be
 // still to come.
 #pragma once
@@ -30,7 +29,7 @@ namespace taskd::store {
 
 class Store::Replay::IndexThread {
 public:
-    explicit IndexThread(const Store& store);
+    explicit IndexThread(Indices& indices);
     ~IndexThread();  // finish()es
     IndexThread(const IndexThread&) = delete;
     IndexThread& operator=(const IndexThread&) = delete;
@@ -55,7 +54,7 @@ private:
     };
     void run();
 
-    const Store& store_;
+    Indices& indices_;
     util::BatchChannel<Op> ops_;
     std::vector<std::unique_ptr<TaskSlot>> erased_;
     std::thread thread_;  // last: starts once the rest exists

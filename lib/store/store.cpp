@@ -15,140 +15,27 @@ using model::Task;
 namespace {
 // last_seen_at is logged at most this often per agent: a hint, not worth a record per request.
 constexpr std::int64_t kSeenLogIntervalMicros = 1'000'000;
-
-template <class Node, class Next>
-void push_lock_free(std::atomic<Node*>& head, Node* node, Next Node::*next) {
-    Node* old = head.load(std::memory_order_relaxed);
-    do {
-        node->*next = old;
-    } while (!head.compare_exchange_weak(old, node, std::memory_order_release, std::memory_order_relaxed));
-}
 }  // namespace
 
 Store::Store(const model::Clock& clock, journal::ChangeLog& log) : clock_(clock), log_(log) {}
 
-Store::~Store() {
-    // No reader is left: free the retired versions; the slots free their current ones.
-    TaskVersion* v = retired_.exchange(nullptr);
-    while (v) delete std::exchange(v, v->next_retired);
-}
+Store::~Store() = default;
 
 // --- claims' deferred work ---
 
 Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
-    drain_fixups();
-    reclaim();
-    if (rebuild && queues_stale_.load(std::memory_order_relaxed)) rebuild_queues();
-    return lock;
-}
-
-void Store::rebuild_queues() const {
-    shared_queue_.clear();
-    for (auto& [id, t] : by_tenant_) t->queue.clear();
-    queues_stale_.store(false, std::memory_order_relaxed);
-    for (TaskSlot* slot : by_status_[slot_of(Status::pending)]) enqueue(slot, false);
-}
-
-void Store::retire(TaskVersion* version) const { push_lock_free(retired_, version, &TaskVersion::next_retired); }
-
-void Store::reclaim() const {
-    // Holding the lock exclusively, no reader can be looking at a retired version; a snapshot
-    // being written may be, so while one is, they wait for the next time.
-    if (snapshot_holds_.load(std::memory_order_acquire) > 0) return;
-    TaskVersion* v = retired_.exchange(nullptr, std::memory_order_acquire);
-    while (v) delete std::exchange(v, v->next_retired);
-}
-
-void Store::drain_fixups() const {
-    TaskSlot* slot = fixups_.exchange(nullptr, std::memory_order_acquire);
-    while (slot) {
-        TaskSlot* next = slot->next_fixup;
-        slot->fixup_queued.store(false, std::memory_order_relaxed);
+    deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
         if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) reindex(slot, t.status, t.agent_id);
         track_lease(t);
-        slot = next;
-    }
+    });
+    deferred_.reclaim();
+    if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
+    return lock;
 }
 
-// --- indices and queues (exclusive lock) ---
-
-Store::TenantIndex& Store::tenant(const Uuid& id) const {
-    auto& entry = by_tenant_[id];
-    if (!entry) entry = std::make_unique<TenantIndex>(&pool_);
-    return *entry;
-}
-
-// Slots are inserted with an end() hint: tasks arrive in created_at order (creates, recovery,
-// snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
-void Store::index_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
-    TenantIndex& t = tenant(slot->task().tenant_id);
-    all_.insert(all_.end(), slot);
-    t.all.insert(t.all.end(), slot);
-    index_status(slot, status, t);
-    index_agent(slot, agent);
-}
-
-void Store::unindex_now(TaskSlot* slot) const {
-    TenantIndex& t = tenant(slot->task().tenant_id);
-    all_.erase(slot);
-    t.all.erase(slot);
-    unindex_status(slot, t);
-    unindex_agent(slot);
-}
-
-void Store::reindex_now(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) const {
-    // all_ and the tenant's `all` hold a task whatever its state: only the status and agent
-    // sets change (unindex + index did ten tree operations for a claim or a completion).
-    if (status != slot->indexed_status) {
-        TenantIndex& t = tenant(slot->task().tenant_id);
-        unindex_status(slot, t);
-        index_status(slot, status, t);
-    }
-    if (agent != slot->indexed_agent) {
-        unindex_agent(slot);
-        index_agent(slot, agent);
-    }
-}
-
-void Store::index_status(TaskSlot* slot, Status status, TenantIndex& of_tenant) const {
-    Index& global = by_status_[slot_of(status)];
-    Index& own = of_tenant.by_status[slot_of(status)];
-    global.insert(global.end(), slot);
-    own.insert(own.end(), slot);
-    slot->indexed_status = status;
-}
-
-void Store::unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const {
-    by_status_[slot_of(slot->indexed_status)].erase(slot);
-    of_tenant.by_status[slot_of(slot->indexed_status)].erase(slot);
-}
-
-void Store::index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const {
-    if (agent) by_agent_.try_emplace(*agent, &pool_).first->second.insert(slot);
-    slot->indexed_agent = agent;
-}
-
-void Store::unindex_agent(TaskSlot* slot) const {
-    if (!slot->indexed_agent) return;
-    if (auto a = by_agent_.find(*slot->indexed_agent); a != by_agent_.end()) {
-        a->second.erase(slot);
-        if (a->second.empty()) by_agent_.erase(a);
-    }
-}
-
-void Store::enqueue(TaskSlot* slot, bool put_back) const {
-    if (queues_stale_.load(std::memory_order_relaxed)) return;  // rebuilt whole later
-    ClaimQueue& own = tenant(slot->task().tenant_id).queue;
-    if (put_back) {
-        own.put_back(slot);
-        shared_queue_.put_back(slot);
-    } else {
-        own.push(slot);
-        shared_queue_.push(slot);
-    }
-}
+// --- indices, queues and leases (exclusive lock) ---
 
 void Store::track_lease(const Task& t) const {
     if (t.status == Status::running && t.lease_expires_at)
@@ -165,7 +52,7 @@ TaskSlot* Store::insert(Task&& task) {
     if (!fresh) return nullptr;
     TaskSlot* raw = place->second.get();
     index(raw, t.status, t.agent_id);
-    if (t.status == Status::pending) enqueue(raw, false);
+    if (t.status == Status::pending) indices_.enqueue(raw, false);
     track_lease(t);
     return raw;
 }
@@ -184,42 +71,20 @@ void Store::erase(const Uuid& id) {
         indexer_->keep(std::move(it->second));  // its unindex is still to come, on that thread
     } else {
         // A snapshot being written may still read this version: it goes the way of every version.
-        retire(slot->current.exchange(nullptr));
+        deferred_.retire(slot->current.exchange(nullptr));
     }
     tasks_.erase(it);
 }
 
-void Store::sweep_queues_if_bloated() const {
-    // Entries of tasks claimed through the other queue pile up in a queue nobody pops (the
-    // shared one, when there is no shared agent). Sweeping costs the queue's length, so it is
-    // done only once stale entries outnumber the pending tasks.
-    const std::size_t pending = by_status_[slot_of(Status::pending)].size();
-    bool bloated = shared_queue_.waiting() > 2 * pending + 1024;
-    for (auto& [id, t] : by_tenant_)
-        bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
-    if (bloated) sweep_queues();
-}
-
 void Store::compact_leases() const {
-    const std::size_t running = by_status_[slot_of(Status::running)].size();
+    const std::size_t running = indices_.count(Status::running);
     if (leases_.size() <= 4 * running + 1024) return;
     decltype(leases_) fresh;
-    for (const TaskSlot* slot : by_status_[slot_of(Status::running)]) {
-        const Task& t = slot->task();
+    for (const TaskSlot& slot : indices_.by_status(Status::running)) {
+        const Task& t = slot.task();
         if (t.lease_expires_at) fresh.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
     }
     leases_ = std::move(fresh);
-}
-
-void Store::sweep_queues() const {
-    if (queues_stale_.load(std::memory_order_relaxed)) return;
-    // Entries of tasks that are no longer pending are passed over when popped; dropping them
-    // here keeps queues from growing with them (a queue no one pops, the shared one when
-    // there is no shared agent, would keep every task), and makes sure no entry outlives
-    // its slot when finished tasks are erased.
-    auto stale = [](const TaskSlot* s) { return status_of(s->word.load(std::memory_order_relaxed)) != Status::pending; };
-    shared_queue_.remove_if(stale);
-    for (auto& [id, t] : by_tenant_) t->queue.remove_if(stale);
 }
 
 std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
@@ -229,11 +94,11 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     auto* version = new TaskVersion(std::move(changed));
     const Task& t = version->task;
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
-    retire(slot->current.exchange(version, std::memory_order_acq_rel));
+    deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
     if (moved) reindex(slot, t.status, t.agent_id);
     track_lease(t);
     if (t.status == Status::pending && !was_pending) {
-        enqueue(slot, true);
+        indices_.enqueue(slot, true);
         return t.tenant_id;
     }
     return std::nullopt;
@@ -260,8 +125,8 @@ void Store::notify(const std::vector<Uuid>& tenants) const {
 
 // --- tasks ---
 
-model::Result<Committed<Created>> Store::create_task(NewTask input) {
-    Committed<Created> out;
+model::Result<Logged<Created>> Store::create_task(NewTask input) {
+    Logged<Created> out;
     {
         Exclusive lock = lock_exclusive();
         if (auto ok = check_log(); !ok) return ok.error();
@@ -280,7 +145,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                 auto slot = tasks_.find(seen->second.task);
                 if (slot != tasks_.end()) {
                     counters_.idempotent_repeats.add();
-                    return Committed<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+                    return Logged<Created>{Created{slot->second->task(), true}, seen->second.sequence};
                 }
             }
         }
@@ -289,9 +154,8 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
                                      "taskd holds " + std::to_string(tasks_.size()) +
                                          " tasks, its limit (--max-tasks); finished tasks are dropped after --retain");
         if (limits_.max_pending_per_tenant != 0) {
-            const auto tenant = by_tenant_.find(input.tenant_id);
-            const std::size_t pending =
-                tenant == by_tenant_.end() ? 0 : tenant->second->by_status[slot_of(Status::pending)].size();
+            const TenantIndex* tenant = indices_.tenant(input.tenant_id);
+            const std::size_t pending = tenant ? tenant->by_status[slot_of(Status::pending)].size() : 0;
             if (pending >= limits_.max_pending_per_tenant)
                 return model::make_error(model::Errc::too_many,
                                          "tenant " + model::to_string(input.tenant_id) + " has " +
@@ -312,7 +176,7 @@ model::Result<Committed<Created>> Store::create_task(NewTask input) {
         TaskSlot* slot = insert(std::move(t));
         assert(slot != nullptr);  // a new random id: 122 random bits do not repeat
         if (input.idempotency_key) {
-            slot->idempotency_key = input.idempotency_key;
+            slot->idempotency_key = std::make_unique<const std::string>(*input.idempotency_key);
             idempotency_[IdempotencyKey{out.value.task.tenant_id, *input.idempotency_key}] =
                 IdempotencyEntry{out.value.task.id, *digest, now, out.sequence};
         }
@@ -328,9 +192,9 @@ std::optional<Task> Store::find_task(const Uuid& id) const {
     return it->second->task();
 }
 
-model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
+model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
                                                  const std::optional<model::Agent>& agent) {
-    Committed<Task> out;
+    Logged<Task> out;
     std::optional<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
@@ -367,16 +231,12 @@ model::Result<Committed<Task>> Store::patch_task(const Uuid& id, const model::Pa
     return out;
 }
 
-model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& agent) {
-    if (queues_stale_.load(std::memory_order_relaxed)) lock_exclusive();
+model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agent) {
+    if (indices_.queues_stale()) lock_exclusive();
     std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
-    ClaimQueue* queue = &shared_queue_;
-    if (agent.tenant_id) {
-        auto t = by_tenant_.find(*agent.tenant_id);
-        if (t == by_tenant_.end()) return Committed<std::optional<Task>>{};
-        queue = &t->second->queue;
-    }
+    ClaimQueue* queue = agent.tenant_id ? indices_.tenant_queue(*agent.tenant_id) : &indices_.shared_queue();
+    if (!queue) return Logged<std::optional<Task>>{};
     while (TaskSlot* slot = queue->pop()) {
         std::uint64_t word = slot->word.load(std::memory_order_acquire);
         if (status_of(word) != Status::pending) continue;  // claimed through the other queue, or done
@@ -394,29 +254,13 @@ model::Result<Committed<std::optional<Task>>> Store::claim(const model::Agent& a
         // record got one, and replays it. Logged first, the claim could fall between the two.
         auto* version = new TaskVersion(changed);
         slot->current.store(version, std::memory_order_release);
-        retire(current);
+        deferred_.retire(current);
         const std::uint64_t sequence = log_.append(RecordType::task_claimed, journal::encode_task_state(changed));
-        if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel))
-            push_lock_free(fixups_, slot, &TaskSlot::next_fixup);
+        deferred_.queue_fixup(slot);
         counters_.claims.add();
-        return Committed<std::optional<Task>>{std::move(changed), sequence};
+        return Logged<std::optional<Task>>{std::move(changed), sequence};
     }
-    return Committed<std::optional<Task>>{};
-}
-
-const Store::Index& Store::narrowest_index(const TaskFilter& filter) const {
-    // An agent's tasks are usually the fewest; then a tenant's by status, a tenant's, a status.
-    if (filter.agent_id) {
-        auto it = by_agent_.find(*filter.agent_id);
-        return it == by_agent_.end() ? empty_ : it->second;
-    }
-    if (filter.tenant_id) {
-        auto it = by_tenant_.find(*filter.tenant_id);
-        if (it == by_tenant_.end()) return empty_;
-        return filter.status ? it->second->by_status[slot_of(*filter.status)] : it->second->all;
-    }
-    if (filter.status) return by_status_[slot_of(*filter.status)];
-    return all_;
+    return Logged<std::optional<Task>>{};
 }
 
 bool Store::matches(const Task& t, const TaskFilter& filter) {
@@ -427,15 +271,13 @@ bool Store::matches(const Task& t, const TaskFilter& filter) {
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,
                        const std::function<void(const Task&)>& visit) const {
     // Claims since the last change have not moved their tasks in the indices yet.
-    if (fixups_.load(std::memory_order_acquire)) lock_exclusive();
+    if (deferred_.fixups_pending()) lock_exclusive();
     std::shared_lock lock(mutex_);
-    const Index& index = narrowest_index(filter);
-    // Newest first: walk the ascending set backwards from just below `after`.
-    auto it = after ? index.lower_bound(*after) : index.end();
+    Cursor cursor;
+    indices_.walk(cursor, filter.tenant_id, filter.status, filter.agent_id, after);
     std::size_t visited = 0;
-    while (it != index.begin()) {
-        --it;
-        const Task& t = (*it)->task();
+    while (const TaskSlot* slot = cursor.next()) {
+        const Task& t = slot->task();
         if (!matches(t, filter)) continue;
         if (visited == limit) return true;
         visit(t);
@@ -452,7 +294,7 @@ std::size_t Store::task_count() const {
 std::array<std::size_t, 4> Store::task_count_by_status() const {
     Exclusive lock = lock_exclusive();
     std::array<std::size_t, 4> counts{};
-    for (Status s : model::kAllStatuses) counts[slot_of(s)] = by_status_[slot_of(s)].size();
+    for (Status s : model::kAllStatuses) counts[slot_of(s)] = indices_.count(s);
     return counts;
 }
 
@@ -462,18 +304,18 @@ Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
     {
         // Exclusive, as task_count_by_status(): claims' fix-ups must move their tasks first.
         Exclusive lock = lock_exclusive();
-        for (Status s : model::kAllStatuses) out.by_status[slot_of(s)] = by_status_[slot_of(s)].size();
-        out.tenants.reserve(by_tenant_.size());
-        for (const auto& [id, t] : by_tenant_) {
-            if (t->all.empty()) continue;  // tenant indices outlive their tasks
-            out.tenants.push_back(TenantStats{id, t->by_status[slot_of(Status::pending)].size(),
-                                              t->by_status[slot_of(Status::running)].size(),
-                                              t->by_status[slot_of(Status::failed)].size()});
-        }
+        for (Status s : model::kAllStatuses) out.by_status[slot_of(s)] = indices_.count(s);
+        indices_.for_each_tenant([&](const Uuid& id, const TenantIndex& t) {
+            if (t.size() == 0) return;  // tenant indices outlive their tasks
+            out.tenants.push_back(TenantStats{id, t.by_status[slot_of(Status::pending)].size(),
+                                              t.by_status[slot_of(Status::running)].size(),
+                                              t.by_status[slot_of(Status::failed)].size()});
+        });
         out.agents = agents_.size();
         const std::int64_t since = model::to_micros(out.now - seen_within);
-        for (const auto& [id, entry] : agents_)
-            if (entry->last_seen_us.load(std::memory_order_relaxed) >= since) ++out.agents_seen;
+        agents_.for_each([&](const Agents::Entry& entry) {
+            if (entry.last_seen_us.load(std::memory_order_relaxed) >= since) ++out.agents_seen;
+        });
     }
     std::sort(out.tenants.begin(), out.tenants.end(),
               [](const TenantStats& a, const TenantStats& b) { return a.tenant_id < b.tenant_id; });
@@ -483,8 +325,8 @@ Store::Stats Store::stats(std::chrono::microseconds seen_within) const {
     return out;
 }
 
-Committed<std::size_t> Store::expire_leases() {
-    Committed<std::size_t> out{0, 0};
+Logged<std::size_t> Store::expire_leases() {
+    Logged<std::size_t> out{0, 0};
     std::vector<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
@@ -511,10 +353,10 @@ Committed<std::size_t> Store::expire_leases() {
     return out;
 }
 
-Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
+Logged<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
     Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
-    sweep_queues_if_bloated();
+    indices_.sweep_queues_if_bloated();
     const auto now = clock_.now();
     std::erase_if(idempotency_, [&](const auto& kv) { return now - kv.second.created_at >= kIdempotencyWindow; });
     // A task is created before it changes last, so finished tasks created at or after the
@@ -522,48 +364,40 @@ Committed<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_
     const std::int64_t cutoff_us = model::to_micros(cutoff);
     std::vector<Uuid> due;
     for (Status s : {Status::completed, Status::failed}) {
-        for (const TaskSlot* slot : by_status_[slot_of(s)]) {
-            if (slot->key.created_us >= cutoff_us || due.size() == max) break;
-            if (slot->task().updated_at < cutoff) due.push_back(slot->key.id);
+        for (const TaskSlot& slot : indices_.by_status(s)) {
+            if (slot.key.created_us >= cutoff_us || due.size() == max) break;
+            if (slot.task().updated_at < cutoff) due.push_back(slot.key.id);
         }
     }
     if (due.empty()) return {};
     const std::uint64_t sequence = log_.append(RecordType::tasks_purged, journal::encode_tasks_purged(now, due));
-    sweep_queues();
+    indices_.sweep_queues();
     for (const Uuid& id : due) erase(id);
-    return Committed<std::size_t>{due.size(), sequence};
+    return Logged<std::size_t>{due.size(), sequence};
 }
 
 // --- agents ---
 
-model::Agent Store::snapshot(const AgentEntry& entry) const {
-    model::Agent a = entry.agent;
-    if (const auto us = entry.last_seen_us.load(std::memory_order_relaxed); us != 0) a.last_seen_at = model::from_micros(us);
-    return a;
-}
-
-model::Result<Committed<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
+model::Result<Logged<model::Agent>> Store::register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                               const model::TokenHash& token_hash) {
     Exclusive lock = lock_exclusive();
     if (auto ok = check_log(); !ok) return ok.error();
-    auto entry = std::make_unique<AgentEntry>();
-    entry->agent.id = model::random_uuid();
-    entry->agent.name = std::move(name);
-    entry->agent.tenant_id = tenant_id;
-    entry->agent.token_hash = token_hash;
-    entry->agent.created_at = clock_.now();
-    model::Agent result = entry->agent;
+    model::Agent result;
+    result.id = model::random_uuid();
+    result.name = std::move(name);
+    result.tenant_id = tenant_id;
+    result.token_hash = token_hash;
+    result.created_at = clock_.now();
     const std::uint64_t sequence = log_.append(RecordType::agent_registered, journal::encode_agent_registered(result));
-    agent_by_token_.emplace(token_hash, result.id);
-    agents_.emplace(result.id, std::move(entry));
-    return Committed<model::Agent>{std::move(result), sequence};
+    agents_.add(result);
+    return Logged<model::Agent>{std::move(result), sequence};
 }
 
 std::optional<model::Agent> Store::find_agent(const Uuid& id) const {
     std::shared_lock lock(mutex_);
-    auto it = agents_.find(id);
-    if (it == agents_.end()) return std::nullopt;
-    return snapshot(*it->second);
+    const Agents::Entry* entry = agents_.find(id);
+    if (!entry) return std::nullopt;
+    return entry->current();
 }
 
 std::vector<model::Agent> Store::list_agents() const {
@@ -571,7 +405,7 @@ std::vector<model::Agent> Store::list_agents() const {
     {
         std::shared_lock lock(mutex_);
         out.reserve(agents_.size());
-        for (const auto& [id, entry] : agents_) out.push_back(snapshot(*entry));
+        agents_.for_each([&](const Agents::Entry& entry) { out.push_back(entry.current()); });
     }
     std::sort(out.begin(), out.end(), [](const model::Agent& a, const model::Agent& b) {
         return std::tie(a.created_at, a.id) > std::tie(b.created_at, b.id);
@@ -581,9 +415,9 @@ std::vector<model::Agent> Store::list_agents() const {
 
 std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& token_hash) {
     std::shared_lock lock(mutex_);
-    auto by_token = agent_by_token_.find(token_hash);
-    if (by_token == agent_by_token_.end()) return std::nullopt;
-    AgentEntry& entry = *agents_.find(by_token->second)->second;
+    Agents::Entry* found = agents_.find_by_token(token_hash);
+    if (!found) return std::nullopt;
+    Agents::Entry& entry = *found;
     const std::int64_t now = model::to_micros(clock_.now());
     // Only move forward: two requests of one agent may finish in either order.
     std::int64_t seen = entry.last_seen_us.load(std::memory_order_relaxed);
@@ -595,34 +429,32 @@ std::optional<model::Agent> Store::authenticate_agent(const model::TokenHash& to
     if (now - logged >= kSeenLogIntervalMicros && log_.healthy() &&
         entry.last_logged_us.compare_exchange_strong(logged, now, std::memory_order_relaxed))
         log_.append(RecordType::agent_seen, journal::encode_agent_seen(entry.agent.id, model::from_micros(now)));
-    return snapshot(entry);
+    return entry.current();
 }
 
-model::Result<Committed<std::size_t>> Store::delete_agent(const Uuid& id) {
-    Committed<std::size_t> out;
+model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
+    Logged<std::size_t> out;
     std::vector<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
-        auto it = agents_.find(id);
-        if (it == agents_.end())
+        if (!agents_.contains(id))
             return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
         if (auto ok = check_log(); !ok) return ok.error();
 
         const auto now = clock_.now();
         std::vector<std::pair<TaskSlot*, Task>> released;
-        if (auto held = by_agent_.find(id); held != by_agent_.end()) {
-            for (TaskSlot* slot : held->second) {
-                if (slot->task().status != Status::running) continue;
-                Task t = slot->task();
+        if (AgentSet* held = indices_.agent(id)) {
+            for (TaskSlot& slot : *held) {
+                if (slot.task().status != Status::running) continue;
+                Task t = slot.task();
                 model::apply_release(t, "agent deleted", now);
-                released.emplace_back(slot, std::move(t));
+                released.emplace_back(&slot, std::move(t));
             }
         }
         std::vector<Task> states;
         for (const auto& [slot, t] : released) states.push_back(t);
         out.sequence = log_.append(RecordType::agent_deleted, journal::encode_agent_deleted(id, now, states));
-        agent_by_token_.erase(it->second->agent.token_hash);
-        agents_.erase(it);
+        agents_.remove(id);
         for (auto& [slot, t] : released)
             if (auto tenant = replace(slot, std::move(t))) pending_again.push_back(*tenant);
         out.value = released.size();
@@ -635,12 +467,13 @@ std::uint64_t Store::log_last_seen() {
     std::shared_lock lock(mutex_);
     std::uint64_t sequence = 0;
     if (!log_.healthy()) return 0;
-    for (auto& [id, entry] : agents_) {
-        const std::int64_t seen = entry->last_seen_us.load(std::memory_order_relaxed);
-        std::int64_t logged = entry->last_logged_us.load(std::memory_order_relaxed);
-        if (seen > logged && entry->last_logged_us.compare_exchange_strong(logged, seen, std::memory_order_relaxed))
-            sequence = log_.append(RecordType::agent_seen, journal::encode_agent_seen(id, model::from_micros(seen)));
-    }
+    agents_.for_each([&](Agents::Entry& entry) {
+        const std::int64_t seen = entry.last_seen_us.load(std::memory_order_relaxed);
+        std::int64_t logged = entry.last_logged_us.load(std::memory_order_relaxed);
+        if (seen > logged && entry.last_logged_us.compare_exchange_strong(logged, seen, std::memory_order_relaxed))
+            sequence = log_.append(RecordType::agent_seen,
+                                   journal::encode_agent_seen(entry.agent.id, model::from_micros(seen)));
+    });
     return sequence;
 }
 
@@ -659,7 +492,7 @@ void Store::apply(journal::Change change) {
     Exclusive lock = lock_exclusive(false);
     // Recovery applies changes one by one; the claim queues are built once, from the result,
     // by the first operation after it.
-    queues_stale_.store(true, std::memory_order_relaxed);
+    indices_.mark_queues_stale();
     apply_locked(std::move(change));
 }
 
@@ -675,33 +508,27 @@ void Store::apply_locked(journal::Change&& change) {
                 if (c.idempotency_key) {
                     const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
                                                           slot->task().max_attempts, slot->task().lease_seconds);
-                    slot->idempotency_key = c.idempotency_key;
+                    slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
                     idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
                 }
             } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
                 apply_state(c.state);
             } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
-                auto entry = std::make_unique<AgentEntry>();
-                entry->agent = c.agent;
-                entry->agent.last_seen_at.reset();
-                if (c.agent.last_seen_at) entry->last_seen_us = model::to_micros(*c.agent.last_seen_at);
-                entry->last_logged_us = entry->last_seen_us.load();
-                agent_by_token_[c.agent.token_hash] = c.agent.id;
-                agents_[c.agent.id] = std::move(entry);
+                agents_.add(c.agent);
             } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
-                if (auto it = agents_.find(c.id); it != agents_.end()) {
-                    agent_by_token_.erase(it->second->agent.token_hash);
-                    agents_.erase(it);
-                }
+                agents_.remove(c.id);
                 for (const auto& state : c.released) apply_state(state);
             } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                sweep_queues();
+                indices_.sweep_queues();
                 for (const Uuid& id : c.ids) erase(id);
+            } else if constexpr (std::is_same_v<C, journal::SnapshotTasks>) {
+                // Recovery hands these on one by one; a caller of apply() may not.
+                for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
             } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
-                if (auto it = agents_.find(c.id); it != agents_.end()) {
-                    auto& seen = it->second->last_seen_us;
+                if (Agents::Entry* entry = agents_.find(c.id)) {
+                    auto& seen = entry->last_seen_us;
                     seen = std::max(seen.load(), model::to_micros(c.at));
-                    it->second->last_logged_us = seen.load();
+                    entry->last_logged_us = seen.load();
                 }
             }
         },
@@ -717,12 +544,13 @@ journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& u
         std::shared_lock lock(mutex_);
         data.sequence = log_.last_sequence();
         under_lock(data.sequence);
-        snapshot_holds_.fetch_add(1, std::memory_order_acq_rel);
-        data.hold = std::shared_ptr<void>(nullptr, [this](void*) { snapshot_holds_.fetch_sub(1, std::memory_order_acq_rel); });
+        data.hold = deferred_.hold();
         data.agents.reserve(agents_.size());
-        for (const auto& [id, entry] : agents_) data.agents.push_back(snapshot(*entry));
+        agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
         data.tasks.reserve(tasks_.size());
-        for (const auto& [id, slot] : tasks_) data.tasks.push_back({&slot->task(), slot->idempotency_key});
+        for (const auto& [id, slot] : tasks_)
+            data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)
+                                                                       : std::nullopt});
         data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
     // In created_at order, so that recovery appends to every index at its end.

@@ -1,10 +1,12 @@
 // Store: every task and agent, in memory, with the indices the API reads by and the queues
 // agents claim from.
 //
-// Tasks live in TaskSlots (one per task, for its life), found by id. Ordered indices of slots
-// by (created_at, id) serve listings: all tasks, by status, by tenant (all, and by status), by
-// agent (tasks whose agent_id is that agent). ClaimQueues serve claims: one per tenant, and one
-// across tenants for shared agents, each in created_at order.
+// Tasks live in TaskSlots (one per task, for its life), found by id. The store is commands over
+// named parts: Indices (ordered sets of slots by (created_at, id) per status, per tenant and
+// status, per agent, for listings; and the ClaimQueues, one per tenant and one across tenants
+// for shared agents), Agents (the registry), Deferred (what claims leave for the next
+// exclusive holder: fix-ups and retired versions), and the lease heap. Replay and capture
+// (store/replay.cpp, capture()) rebuild and copy the whole.
 //
 // Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
 // too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
@@ -18,7 +20,7 @@
 // changes to a task were applied. A change is computed on a copy, logged, then applied (a claim
 // publishes first and logs next: see claim()); when the log has failed the change is refused
 // (journal_failed) and nothing is applied. The caller answers only once the record is durable
-// (Committed::sequence).
+// (Logged::sequence).
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -31,8 +33,11 @@
 #include "model/errc.hpp"
 #include "model/task.hpp"
 #include "model/transition.hpp"
+#include "store/agents.hpp"
 #include "store/claim_queue.hpp"
+#include "store/deferred.hpp"
 #include "store/idempotency.hpp"
+#include "store/indices.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
 
@@ -42,10 +47,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <queue>
-#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -70,8 +73,10 @@ struct NewTask {
 };
 
 // A change's result and the sequence number of its journal record (0: nothing was logged).
+// Logged, not yet durable: the caller waits for `sequence` (ChangeLog::wait_durable) before it
+// answers.
 template <class T>
-struct Committed {
+struct Logged {
     T value;
     std::uint64_t sequence = 0;
 };
@@ -95,7 +100,7 @@ public:
     // --- tasks ---
     // With an idempotency key that this tenant used within 24 hours: the task of that create
     // (repeat), or a validation error when the body differs.
-    model::Result<Committed<Created>> create_task(NewTask input);
+    model::Result<Logged<Created>> create_task(NewTask input);
     std::optional<model::Task> find_task(const Uuid& id) const;
 
     // PATCH per the transition table. not_found when there is no such task; an agent's request
@@ -103,13 +108,13 @@ public:
     // longer holds) is not_found too, so that existence does not leak. conflict / lease_lost when
     // the table refuses; an agent whose lease has run out gets lease_lost, and the task is
     // released at once.
-    model::Result<Committed<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
+    model::Result<Logged<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
                                                      const std::optional<model::Agent>& agent);
 
     // Claims the oldest pending task that `agent` may take; nullopt when there is none.
     // unauthorized when the agent has been deleted since it authenticated. Takes the store's
     // lock shared only.
-    model::Result<Committed<std::optional<model::Task>>> claim(const model::Agent& agent);
+    model::Result<Logged<std::optional<model::Task>>> claim(const model::Agent& agent);
 
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, starting strictly
     // after `after` (in that order). Returns true when more matching tasks remain. `visit` runs
@@ -163,15 +168,15 @@ public:
     // Releases every running task whose lease ended at or before now: back to pending while
     // attempts remain, else failed ("lease expired"), one record each. Returns how many, and
     // the last record.
-    Committed<std::size_t> expire_leases();
+    Logged<std::size_t> expire_leases();
 
     // Drops completed and failed tasks last changed before `cutoff` (--retain), at most `max`
     // of them, with one tasks_purged record; returns how many. Also forgets idempotency keys
     // older than their window.
-    Committed<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
+    Logged<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
 
     // --- agents ---
-    model::Result<Committed<model::Agent>> register_agent(std::string name, std::optional<Uuid> tenant_id,
+    model::Result<Logged<model::Agent>> register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                           const model::TokenHash& token_hash);
     std::optional<model::Agent> find_agent(const Uuid& id) const;
     std::vector<model::Agent> list_agents() const;  // newest first
@@ -183,7 +188,7 @@ public:
     // Removes the agent (its token stops working at once) and releases its running tasks as a
     // lost lease would ("agent deleted"), all in one record; the value is how many tasks it
     // released. not_found when there is no such agent.
-    model::Result<Committed<std::size_t>> delete_agent(const Uuid& id);
+    model::Result<Logged<std::size_t>> delete_agent(const Uuid& id);
 
     // Logs the last_seen_at of every agent seen since its value was last logged; returns the
     // sequence number to wait for (0: nothing to log). At a clean stop, so that a restart
@@ -219,28 +224,6 @@ public:
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    struct ByKey {
-        using is_transparent = void;
-        bool operator()(const TaskSlot* a, const TaskSlot* b) const { return a->key < b->key; }
-        bool operator()(const TaskSlot* a, const TaskKey& b) const { return a->key < b; }
-        bool operator()(const TaskKey& a, const TaskSlot* b) const { return a < b->key; }
-    };
-    // Index nodes come from one pool (indices change only under the exclusive lock, so an
-    // unsynchronized pool will do): a task sits in four or five sets, and the general-purpose
-    // allocator made their nodes the largest cost of recovery.
-    using Index = std::pmr::set<TaskSlot*, ByKey>;
-    struct TenantIndex {
-        explicit TenantIndex(std::pmr::memory_resource* pool)
-            : all(pool), by_status{Index(pool), Index(pool), Index(pool), Index(pool)} {}
-        Index all;
-        std::array<Index, 4> by_status;
-        ClaimQueue queue;
-    };
-    struct AgentEntry {
-        model::Agent agent;  // last_seen_at lives in last_seen_us
-        std::atomic<std::int64_t> last_seen_us{0};  // 0: never
-        std::atomic<std::int64_t> last_logged_us{0};
-    };
     struct Lease {
         std::int64_t deadline_us;
         Uuid task;
@@ -249,43 +232,24 @@ private:
     };
     using Exclusive = std::unique_lock<std::shared_mutex>;
 
-    static std::size_t slot_of(model::Status s) { return static_cast<std::size_t>(s); }
-
     // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
-    void drain_fixups() const;
-    void reclaim() const;
-    void retire(TaskVersion* version) const;
 
-    // During a Replay these hand the work to its index thread; the *_now forms do it.
+    // The ordered sets' changes (Indices::add/remove/move): during a Replay they go to its
+    // index thread, else straight to indices_.
     void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void unindex(TaskSlot* slot) const;
-    // Moves a task that is indexed already to its new status and agent.
     void reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void index_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void unindex_now(TaskSlot* slot) const;
-    void reindex_now(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    // The status sets (the store's and the tenant's) and the agent sets, a slot at a time. A
-    // slot's tenant index exists from its first index_now() on (tenant indices are never dropped).
-    void index_status(TaskSlot* slot, model::Status status, TenantIndex& of_tenant) const;
-    void unindex_status(TaskSlot* slot, TenantIndex& of_tenant) const;
-    void index_agent(TaskSlot* slot, const std::optional<Uuid>& agent) const;
-    void unindex_agent(TaskSlot* slot) const;
-    TenantIndex& tenant(const Uuid& id) const;
-    void enqueue(TaskSlot* slot, bool put_back) const;
     void track_lease(const model::Task& t) const;
 
     // nullptr, and nothing done, when a task with this id is there already.
     TaskSlot* insert(model::Task&& task);
-    // Only for a task that is not pending, after sweep_queues(): no queue entry may point at it.
+    // Only for a task that is not pending, after Indices::sweep_queues(): no queue entry may
+    // point at it.
     void erase(const Uuid& id);
-    void sweep_queues() const;
-    // sweep_queues() when a queue holds many more entries than pending tasks.
-    void sweep_queues_if_bloated() const;
     // Drops lease entries that heartbeats and finishes made stale, when they are most of them.
     void compact_leases() const;
-    void rebuild_queues() const;
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
     std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
@@ -294,9 +258,7 @@ private:
     void apply_state(const journal::TaskState& state);
     void apply_locked(journal::Change&& change);
 
-    const Index& narrowest_index(const TaskFilter& filter) const;
     static bool matches(const model::Task& t, const TaskFilter& filter);
-    model::Agent snapshot(const AgentEntry& entry) const;
     model::Result<void> check_log() const;
     void notify(const std::vector<Uuid>& tenants) const;
 
@@ -305,29 +267,20 @@ private:
     std::function<void(const Uuid&)> on_pending_;
 
     mutable std::shared_mutex mutex_;
-    // Claims' deferred work (lock-free stacks, drained by the next exclusive holder).
-    mutable std::atomic<TaskSlot*> fixups_{nullptr};
-    mutable std::atomic<TaskVersion*> retired_{nullptr};
-    mutable std::atomic<int> snapshot_holds_{0};
-    mutable std::atomic<bool> queues_stale_{false};  // set by apply(): rebuild before a claim
+    // Mutable, as indices_: reads that take the lock exclusively (counts, listings after
+    // claims) do the claims' deferred work first, as every exclusive holder does.
+    mutable Deferred deferred_;
     Counters counters_;
     Limits limits_;
     Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
     // whichever method takes it first).
-    mutable std::pmr::unsynchronized_pool_resource pool_;
     boost::unordered_flat_map<Uuid, std::unique_ptr<TaskSlot>, UuidHash> tasks_;
-    mutable Index all_{&pool_};
-    mutable std::array<Index, 4> by_status_{Index(&pool_), Index(&pool_), Index(&pool_), Index(&pool_)};
-    mutable std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
-    mutable std::unordered_map<Uuid, Index, UuidHash> by_agent_;
-    mutable ClaimQueue shared_queue_;
+    mutable Indices indices_;
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
-    boost::unordered_flat_map<Uuid, std::unique_ptr<AgentEntry>, UuidHash> agents_;
-    boost::unordered_flat_map<model::TokenHash, Uuid, TokenHashHash> agent_by_token_;
-    const Index empty_{&pool_};
+    Agents agents_;
 };
 
 }  // namespace taskd::store

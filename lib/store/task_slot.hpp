@@ -8,14 +8,18 @@
 //   retires the old one; retired versions are freed only while the store's lock is held
 //   exclusively (no reader can be looking then) and no snapshot is being written from them.
 //
-// The other members belong to whoever holds the exclusive lock.
+// The other members belong to whoever holds the exclusive lock (during a Replay, the hooks and
+// indexed_* fields to its index thread: see Indices).
 #pragma once
 
 #include "model/task.hpp"
 #include "store/task_key.hpp"
 
+#include <boost/intrusive/set_hook.hpp>
+
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -39,8 +43,8 @@ struct TaskSlot {
         : word(make_word(first->task.version, first->task.status)),
           current(first),
           key(key_of(first->task)),
-          indexed_status(first->task.status),
-          indexed_agent(first->task.agent_id) {}
+          indexed_agent(first->task.agent_id),
+          indexed_status(first->task.status) {}
     ~TaskSlot() { delete current.load(std::memory_order_relaxed); }
     TaskSlot(const TaskSlot&) = delete;
     TaskSlot& operator=(const TaskSlot&) = delete;
@@ -48,13 +52,21 @@ struct TaskSlot {
     std::atomic<std::uint64_t> word;
     std::atomic<TaskVersion*> current;
     const TaskKey key;
-    std::optional<std::string> idempotency_key;  // set at create, never changed
+    // Set at create, never changed; a pointer, since few tasks have one.
+    std::unique_ptr<const std::string> idempotency_key;
 
-    // What the store's ordered indices hold for this task: a claim (under the shared lock)
-    // leaves them behind and queues the slot on the fix-up list; the next exclusive holder
-    // moves the task to its real place.
-    model::Status indexed_status;
+    // Membership of the Indices' ordered sets (24 bytes each: the colour rides in a pointer).
+    using Hook = boost::intrusive::set_member_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>,
+                                                   boost::intrusive::optimize_size<true>>;
+    Hook status_hook;         // the store's set of its status
+    Hook tenant_status_hook;  // its tenant's set of its status
+    Hook agent_hook;          // its agent's set, while it has an agent
+
+    // What the ordered sets hold for this task: a claim (under the shared lock) leaves them
+    // behind and queues the slot on the fix-up list; the next exclusive holder moves the task
+    // to its real place.
     std::optional<Uuid> indexed_agent;
+    model::Status indexed_status;
     std::atomic<bool> fixup_queued{false};
     TaskSlot* next_fixup = nullptr;
 

@@ -1,7 +1,9 @@
 #include "util/json_text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <vector>
 
 namespace taskd::util {
 
@@ -54,7 +56,7 @@ void append_double(std::string& out, double d) {
 
 }  // namespace
 
-void append_json(std::string& out, const boost::json::value& v) {
+void append_json(std::string& out, const boost::json::value& v, KeyOrder order) {
     switch (v.kind()) {
         case boost::json::kind::null: out += "null"; break;
         case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
@@ -68,20 +70,29 @@ void append_json(std::string& out, const boost::json::value& v) {
             for (const auto& item : v.get_array()) {
                 if (!first) out += ',';
                 first = false;
-                append_json(out, item);
+                append_json(out, item, order);
             }
             out += ']';
             break;
         }
         case boost::json::kind::object: {
-            out += '{';
-            bool first = true;
-            for (const auto& kv : v.get_object()) {
+            const auto& object = v.get_object();
+            auto member = [&, first = true](const boost::json::key_value_pair& kv) mutable {
                 if (!first) out += ',';
                 first = false;
                 append_json_string(out, kv.key());
                 out += ':';
-                append_json(out, kv.value());
+                append_json(out, kv.value(), order);
+            };
+            out += '{';
+            if (order == KeyOrder::as_given) {
+                for (const auto& kv : object) member(kv);
+            } else {
+                std::vector<const boost::json::key_value_pair*> members;
+                members.reserve(object.size());
+                for (const auto& kv : object) members.push_back(&kv);
+                std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+                for (const auto* kv : members) member(*kv);
             }
             out += '}';
             break;

@@ -97,17 +97,6 @@ BOOST_AUTO_TEST_CASE(beanstalk_replies_are_parsed_strictly) {
     BOOST_TEST(!parse_job_id("RESERVED 7", "RESERVED", &bytes));
 }
 
-BOOST_AUTO_TEST_CASE(durations) {
-    using namespace std::chrono;
-    BOOST_TEST(parse_duration("10s").value() == duration_cast<SteadyClock::duration>(seconds{10}));
-    BOOST_TEST(parse_duration("250ms").value() == duration_cast<SteadyClock::duration>(milliseconds{250}));
-    BOOST_TEST(parse_duration("2").value() == duration_cast<SteadyClock::duration>(seconds{2}));
-    BOOST_TEST(parse_duration("1m").value() == duration_cast<SteadyClock::duration>(seconds{60}));
-    BOOST_TEST(!parse_duration("10 s"));
-    BOOST_TEST(!parse_duration("-1s"));
-    BOOST_TEST(!parse_duration("fast"));
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(bench_report)

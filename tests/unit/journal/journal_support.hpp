@@ -71,7 +71,7 @@ inline std::size_t replay_into(store::Store& into, std::string_view framed) {
     return n;
 }
 
-inline std::string opt_text(const model::JsonText& t) { return t ? *t : "null"; }
+inline std::string opt_text(const model::JsonText& t) { return std::string(t ? *t : std::string_view("null")); }
 inline std::string opt_uuid(const std::optional<model::Uuid>& id) { return id ? model::to_string(*id) : "-"; }
 inline std::string opt_time(const std::optional<model::Timestamp>& t) {
     return t ? std::to_string(model::to_micros(*t)) : "-";

@@ -24,7 +24,7 @@ constexpr RecordType kAllTypes[] = {
     RecordType::task_created,  RecordType::task_claimed,   RecordType::task_updated,
     RecordType::task_lease_expired, RecordType::agent_registered, RecordType::agent_deleted,
     RecordType::tasks_purged,  RecordType::agent_seen,     RecordType::snapshot_agent,
-    RecordType::snapshot_task, RecordType::snapshot_end,
+    RecordType::snapshot_task, RecordType::snapshot_end,   RecordType::snapshot_tasks,
 };
 
 ParseResult parse(const std::string& bytes, journal::RecordView& out) {
@@ -78,6 +78,7 @@ std::vector<std::pair<RecordType, std::string>> sample_payloads() {
     agent.created_at = task.created_at;
     agent.last_seen_at = task.updated_at;
     const auto at = task.updated_at;
+    const journal::SnapshotTask run[] = {{&running, std::nullopt}, {&task, std::string("key-2")}};
     return {
         {RecordType::task_created, journal::encode_task_created(task, std::string("key-1"))},
         {RecordType::task_claimed, journal::encode_task_state(running)},
@@ -90,6 +91,7 @@ std::vector<std::pair<RecordType, std::string>> sample_payloads() {
         {RecordType::snapshot_agent, journal::encode_snapshot_agent(agent)},
         {RecordType::snapshot_task, journal::encode_snapshot_task(running, std::nullopt)},
         {RecordType::snapshot_end, journal::encode_snapshot_end(3, 4)},
+        {RecordType::snapshot_tasks, journal::encode_snapshot_tasks(run)},
     };
 }
 
@@ -161,14 +163,14 @@ BOOST_AUTO_TEST_CASE(impossible_length_and_unknown_type_are_corrupt) {
     e.u64(1);
     BOOST_TEST((parse(header, r) == ParseResult::corrupt));
 
-    for (int type : {0, 9, 63, 67, 255}) {
+    for (int type : {0, 9, 63, 68, 255}) {
         BOOST_TEST_CONTEXT("type " << type) {
             BOOST_TEST((parse(raw_record(static_cast<std::uint8_t>(type), 1, "x"), r) == ParseResult::corrupt));
         }
     }
     BOOST_TEST((parse(raw_record(8, 1, "x"), r) == ParseResult::ok));
     BOOST_TEST(!journal::is_known(0));
-    BOOST_TEST(journal::is_known(66));
+    BOOST_TEST(journal::is_known(67));
 }
 
 BOOST_AUTO_TEST_CASE(file_header_round_trip_and_damage) {
@@ -330,6 +332,64 @@ BOOST_AUTO_TEST_CASE(decoded_payloads_hold_what_was_encoded) {
     BOOST_TEST(s.version == task.version);
     BOOST_TEST(!s.result);
     BOOST_TEST(s.lease_expires_at.has_value());
+}
+
+// A run of version 2 holds every field of every task: states with and without an agent, a
+// result, a lease, a key; tenants, types and agents shared and not; created_at going back.
+BOOST_AUTO_TEST_CASE(snapshot_tasks_hold_every_field_of_each_task) {
+    std::vector<model::Task> tasks;
+    std::vector<std::optional<std::string>> keys;
+    for (int i = 0; i < 7; ++i) {
+        model::Task t = sample_task();
+        t.id = model::random_uuid();
+        t.tenant_id.data[15] = static_cast<std::uint8_t>(i % 3);
+        t.type = i % 2 ? "ENV_UPDATE" : "FILE_WRITE";
+        t.payload = model::make_json_text(std::string(static_cast<std::size_t>(i) * 40, 'x'));
+        t.status = static_cast<model::Status>(i % 4);
+        t.created_at = model::from_micros(1'700'000'000'000'000 + (i == 4 ? -5'000'000 : i * 1'000));
+        t.updated_at = t.created_at + std::chrono::microseconds(i * 123'457);
+        t.version = 1ull << (i * 9);
+        t.attempts = static_cast<std::uint32_t>(i);
+        t.max_attempts = 100;
+        t.lease_seconds = 86400 - static_cast<std::uint32_t>(i);
+        if (i % 4 == 0) t.agent_id.reset();
+        else t.agent_id->data[15] = static_cast<std::uint8_t>(i % 2);
+        if (i % 3 == 0) t.result.reset();
+        if (t.status == model::Status::running) t.lease_expires_at = t.updated_at + std::chrono::seconds(90 + i);
+        tasks.push_back(t);
+        keys.push_back(i % 2 ? std::optional<std::string>("key-" + std::to_string(i)) : std::nullopt);
+    }
+    std::vector<journal::SnapshotTask> run;
+    for (std::size_t i = 0; i < tasks.size(); ++i) run.push_back({&tasks[i], keys[i]});
+
+    auto decoded = journal::decode_change(RecordType::snapshot_tasks, bytes_of(journal::encode_snapshot_tasks(run)));
+    BOOST_TEST_REQUIRE(decoded.has_value());
+    const auto& got = std::get<journal::SnapshotTasks>(*decoded).tasks;
+    BOOST_TEST_REQUIRE(got.size() == tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        BOOST_TEST_CONTEXT("task " << i) {
+            BOOST_TEST(test::describe(got[i].task) == test::describe(tasks[i]));
+            BOOST_TEST(*got[i].task.payload == *tasks[i].payload);
+            BOOST_TEST(got[i].task.max_attempts == tasks[i].max_attempts);
+            BOOST_TEST(got[i].task.lease_seconds == tasks[i].lease_seconds);
+            BOOST_TEST((got[i].task.tenant_id == tasks[i].tenant_id));
+            BOOST_TEST(got[i].task.type == tasks[i].type);
+            BOOST_TEST((got[i].task.created_at == tasks[i].created_at));
+            BOOST_TEST(got[i].idempotency_key.value_or("-") == keys[i].value_or("-"));
+        }
+    }
+}
+
+// A dictionary index past its dictionary is damage, not a read out of bounds.
+BOOST_AUTO_TEST_CASE(snapshot_tasks_refuse_an_index_past_a_dictionary) {
+    const model::Task task = sample_task();
+    const journal::SnapshotTask one[] = {{&task, std::nullopt}};
+    std::string bytes = journal::encode_snapshot_tasks(one);
+    // count 1, one tenant, one type "FILE_WRITE", one agent; then the task: id, tenant index.
+    const std::size_t tenant_index_at = 1 + 1 + 16 + 1 + 1 + task.type.size() + 1 + 16 + 16;
+    BOOST_TEST_REQUIRE(bytes[tenant_index_at] == 0);
+    bytes[tenant_index_at] = 1;
+    BOOST_TEST(!journal::decode_change(RecordType::snapshot_tasks, bytes_of(bytes)).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

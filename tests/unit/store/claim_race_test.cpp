@@ -116,8 +116,8 @@ void race(StoreFixture& f, int tenant_claimers, int shared_claimers) {
         BOOST_TEST(!f.claim(c.agent).value().has_value());  // nothing left
     }
 
-    // The journal holds one claim record per task. (Not replayed here: Store::apply rebuilds
-    // the claim queues at every record, so replaying 20,000 records takes a minute in Debug.)
+    // The journal holds exactly one claim record per task: a claim that lost the race for a
+    // task logged nothing. (What replaying claims rebuilds is replay_test's subject.)
     std::vector<Uuid> logged;
     for (const std::string& framed : test::split_records(f.log.records())) {
         journal::RecordView r;

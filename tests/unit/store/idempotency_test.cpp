@@ -48,7 +48,7 @@ store::NewTask decoded(const std::string& text, std::optional<std::string> key) 
 const std::string kWrite = R"("type":"FILE_WRITE","payload":{"path":"/etc/app.json","content":"{}","mode":"0644"})";
 
 struct IdempotencyFixture : test::StoreFixture {
-    model::Result<store::Committed<store::Created>> post(const std::string& text, std::optional<std::string> key,
+    model::Result<store::Logged<store::Created>> post(const std::string& text, std::optional<std::string> key,
                                                          store::Store* into = nullptr) {
         return (into ? *into : store).create_task(decoded(text, std::move(key)));
     }

@@ -1,5 +1,5 @@
 // A Store on a ManualClock and an in-memory journal, with helpers shared by the store tests.
-// claim() and patch() unwrap the journal sequence number (Committed) the store returns.
+// claim() and patch() unwrap the journal sequence number (Logged) the store returns.
 #pragma once
 
 #include "auth/token.hpp"

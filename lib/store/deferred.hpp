@@ -1,0 +1,78 @@
+// Deferred: the work that a claim, holding the store's lock only shared, leaves for the next
+// holder of the exclusive lock.
+//
+// - Fix-ups: a claim cannot move its task in the ordered sets (Indices), which change only under
+//   the exclusive lock; it queues the slot here, once, and the next exclusive holder moves it.
+// - Retired versions: a change publishes a new TaskVersion and retires the old one, which a
+//   reader under the shared lock may still be reading. Retired versions are freed only under
+//   the exclusive lock (no reader can be looking then), and not while a snapshot that points at
+//   them is being written (hold()).
+//
+// Both are lock-free stacks: claims push from any thread at once; take_fixups() and reclaim()
+// run under the exclusive lock.
+#pragma once
+
+#include "store/task_slot.hpp"
+
+#include <atomic>
+#include <memory>
+#include <utility>
+
+namespace taskd::store {
+
+class Deferred {
+public:
+    Deferred() = default;
+    Deferred(const Deferred&) = delete;
+    Deferred& operator=(const Deferred&) = delete;
+    // No reader is left: every retired version goes (slots free their current ones).
+    ~Deferred() { free_all(retired_.exchange(nullptr)); }
+
+    // Any thread, under the store's lock shared or exclusive.
+    void queue_fixup(TaskSlot* slot) {
+        if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel)) push(fixups_, slot, &TaskSlot::next_fixup);
+    }
+    bool fixups_pending() const { return fixups_.load(std::memory_order_acquire) != nullptr; }
+    void retire(TaskVersion* version) { push(retired_, version, &TaskVersion::next_retired); }
+
+    // Exclusive lock only. Calls `fix(slot)` for every slot queued since the last call.
+    template <class F>
+    void take_fixups(F&& fix) {
+        TaskSlot* slot = fixups_.exchange(nullptr, std::memory_order_acquire);
+        while (slot) {
+            TaskSlot* next = slot->next_fixup;
+            slot->fixup_queued.store(false, std::memory_order_relaxed);
+            fix(slot);
+            slot = next;
+        }
+    }
+    // Exclusive lock only: frees the retired versions, unless a snapshot holds them.
+    void reclaim() {
+        if (holds_.load(std::memory_order_acquire) > 0) return;
+        free_all(retired_.exchange(nullptr, std::memory_order_acquire));
+    }
+    // While the returned handle lives, reclaim() frees nothing (a snapshot is being written
+    // from versions that may be retired meanwhile).
+    std::shared_ptr<void> hold() {
+        holds_.fetch_add(1, std::memory_order_acq_rel);
+        return std::shared_ptr<void>(nullptr, [this](void*) { holds_.fetch_sub(1, std::memory_order_acq_rel); });
+    }
+
+private:
+    template <class Node, class Next>
+    static void push(std::atomic<Node*>& head, Node* node, Next Node::*next) {
+        Node* old = head.load(std::memory_order_relaxed);
+        do {
+            node->*next = old;
+        } while (!head.compare_exchange_weak(old, node, std::memory_order_release, std::memory_order_relaxed));
+    }
+    static void free_all(TaskVersion* v) {
+        while (v) delete std::exchange(v, v->next_retired);
+    }
+
+    std::atomic<TaskSlot*> fixups_{nullptr};
+    std::atomic<TaskVersion*> retired_{nullptr};
+    std::atomic<int> holds_{0};
+};
+
+}  // namespace taskd::store

@@ -1,0 +1,139 @@
+#include "store/indices.hpp"
+
+namespace taskd::store {
+
+using model::Status;
+
+TenantIndex& Indices::tenant_of(const Uuid& id) {
+    auto& entry = by_tenant_[id];
+    if (!entry) entry = std::make_unique<TenantIndex>();
+    return *entry;
+}
+
+const TenantIndex* Indices::tenant(const Uuid& id) const {
+    auto it = by_tenant_.find(id);
+    return it == by_tenant_.end() ? nullptr : it->second.get();
+}
+
+ClaimQueue* Indices::tenant_queue(const Uuid& tenant) {
+    auto it = by_tenant_.find(tenant);
+    return it == by_tenant_.end() ? nullptr : &it->second->queue;
+}
+
+const AgentSet* Indices::agent(const Uuid& id) const {
+    auto it = by_agent_.find(id);
+    return it == by_agent_.end() ? nullptr : &it->second;
+}
+
+AgentSet* Indices::agent(const Uuid& id) {
+    auto it = by_agent_.find(id);
+    return it == by_agent_.end() ? nullptr : &it->second;
+}
+
+// Slots go in with an end() hint: tasks arrive in created_at order (creates, recovery,
+// snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
+void Indices::add(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) {
+    TenantIndex& t = tenant_of(slot->task().tenant_id);
+    by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), *slot);
+    t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), *slot);
+    slot->indexed_status = status;
+    if (agent) {
+        AgentSet& of = by_agent_[*agent];
+        of.insert(of.end(), *slot);
+    }
+    slot->indexed_agent = agent;
+}
+
+void Indices::remove(TaskSlot* slot) {
+    TenantIndex& t = tenant_of(slot->task().tenant_id);
+    by_status_[slot_of(slot->indexed_status)].erase(by_status_[slot_of(slot->indexed_status)].iterator_to(*slot));
+    t.by_status[slot_of(slot->indexed_status)].erase(t.by_status[slot_of(slot->indexed_status)].iterator_to(*slot));
+    if (slot->indexed_agent) {
+        auto a = by_agent_.find(*slot->indexed_agent);
+        a->second.erase(a->second.iterator_to(*slot));
+        if (a->second.empty()) by_agent_.erase(a);
+    }
+}
+
+void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) {
+    if (status != slot->indexed_status) {
+        TenantIndex& t = tenant_of(slot->task().tenant_id);
+        StatusSet& from = by_status_[slot_of(slot->indexed_status)];
+        TenantStatusSet& own_from = t.by_status[slot_of(slot->indexed_status)];
+        from.erase(from.iterator_to(*slot));
+        own_from.erase(own_from.iterator_to(*slot));
+        // Not an end() hint: a claimed or finished task is usually older than the newest.
+        by_status_[slot_of(status)].insert(*slot);
+        t.by_status[slot_of(status)].insert(*slot);
+        slot->indexed_status = status;
+    }
+    if (agent != slot->indexed_agent) {
+        if (slot->indexed_agent) {
+            auto a = by_agent_.find(*slot->indexed_agent);
+            a->second.erase(a->second.iterator_to(*slot));
+            if (a->second.empty()) by_agent_.erase(a);
+        }
+        if (agent) by_agent_[*agent].insert(*slot);
+        slot->indexed_agent = agent;
+    }
+}
+
+void Indices::enqueue(TaskSlot* slot, bool put_back) {
+    if (queues_stale()) return;  // rebuilt whole later
+    ClaimQueue& own = tenant_of(slot->task().tenant_id).queue;
+    if (put_back) {
+        own.put_back(slot);
+        shared_queue_.put_back(slot);
+    } else {
+        own.push(slot);
+        shared_queue_.push(slot);
+    }
+}
+
+void Indices::rebuild_queues() {
+    shared_queue_.clear();
+    for (auto& [id, t] : by_tenant_) t->queue.clear();
+    queues_stale_.store(false, std::memory_order_relaxed);
+    for (TaskSlot& slot : by_status_[slot_of(Status::pending)]) enqueue(&slot, false);
+}
+
+void Indices::sweep_queues() {
+    if (queues_stale()) return;
+    // Entries of tasks that are no longer pending are passed over when popped; dropping them
+    // here keeps queues from growing with them (a queue no one pops, the shared one when
+    // there is no shared agent, would keep every task), and makes sure no entry outlives
+    // its slot when finished tasks are erased.
+    auto stale = [](const TaskSlot* s) { return status_of(s->word.load(std::memory_order_relaxed)) != Status::pending; };
+    shared_queue_.remove_if(stale);
+    for (auto& [id, t] : by_tenant_) t->queue.remove_if(stale);
+}
+
+void Indices::sweep_queues_if_bloated() {
+    // Sweeping costs the queue's length, so it is done only once stale entries outnumber the
+    // pending tasks.
+    const std::size_t pending = count(Status::pending);
+    bool bloated = shared_queue_.waiting() > 2 * pending + 1024;
+    for (auto& [id, t] : by_tenant_)
+        bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
+    if (bloated) sweep_queues();
+}
+
+void Indices::walk(Cursor& cursor, const std::optional<Uuid>& tenant, const std::optional<Status>& status,
+                   const std::optional<Uuid>& agent, const std::optional<TaskKey>& after) const {
+    // An agent's tasks are usually the fewest; then a tenant's by status, a tenant's, a status.
+    if (agent) {
+        if (const AgentSet* of = this->agent(*agent)) cursor.add(*of, after);
+        return;
+    }
+    if (tenant) {
+        const TenantIndex* t = this->tenant(*tenant);
+        if (!t) return;
+        if (status) return cursor.add(t->by_status[slot_of(*status)], after);
+        for (const auto& set : t->by_status) cursor.add(set, after);
+        return;
+    }
+    if (status) return cursor.add(by_status_[slot_of(*status)], after);
+    for (const auto& set : by_status_) cursor.add(set, after);
+}
+
+}  // namespace taskd::store
