@@ -35,6 +35,11 @@ public:
     const Counters& counters() const override { return store_.counters(); }
     std::optional<model::Error> unavailable() const override;
 
+    Now<std::optional<model::Task>> find_task_now(const model::Uuid& id) override { return store_.find_task(id); }
+    Now<std::optional<model::Agent>> authenticate_agent_now(const model::TokenHash& token_hash) override {
+        return store_.authenticate_agent(token_hash);
+    }
+
 private:
     // Completes once journal record `sequence` is durable (at once for 0); the error to answer
     // (503) if it never will be.
