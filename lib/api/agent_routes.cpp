@@ -17,9 +17,11 @@ using http::Request;
 using model::FieldErrors;
 
 net::awaitable<model::Result<void>> admin_only(ApiContext& ctx, Request& r) {
-    auto caller = co_await authenticate(ctx, r);
-    if (!caller) co_return caller.error();
-    co_return require_admin(*caller);
+    auto authenticated = authenticate_now(ctx, r);
+    if (!authenticated) authenticated = co_await authenticate(ctx, r);
+    if (!*authenticated) co_return authenticated->error();
+    const Caller& caller = **authenticated;
+    co_return require_admin(caller);
 }
 
 model::Result<model::Uuid> path_agent_id(const Request& r) {

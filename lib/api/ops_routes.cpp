@@ -31,9 +31,11 @@ net::awaitable<HandlerResult> readyz(ApiContext& ctx, Request&) {
 // ctx.write_server_metrics. A scrape costs the number of tenants and routes, not of tasks.
 net::awaitable<HandlerResult> metrics(ApiContext& ctx, Request& r) {
     if (ctx.config.metrics_auth) {
-        auto caller = co_await authenticate(ctx, r);
-        if (!caller) co_return caller.error();
-        if (auto ok = require_admin(*caller); !ok) co_return ok.error();
+        auto authenticated = authenticate_now(ctx, r);
+        if (!authenticated) authenticated = co_await authenticate(ctx, r);
+        if (!*authenticated) co_return authenticated->error();
+        const Caller& caller = **authenticated;
+        if (auto ok = require_admin(caller); !ok) co_return ok.error();
     }
     http::Response out;
     out.content_type = metrics::kContentType;

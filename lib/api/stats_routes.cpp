@@ -34,9 +34,11 @@ void append_field(std::string& out, std::string_view name, std::uint64_t value) 
 }
 
 net::awaitable<HandlerResult> stats(ApiContext& ctx, Request& r) {
-    auto caller = co_await authenticate(ctx, r);
-    if (!caller) co_return caller.error();
-    if (auto ok = require_admin(*caller); !ok) co_return ok.error();
+    auto authenticated = authenticate_now(ctx, r);
+    if (!authenticated) authenticated = co_await authenticate(ctx, r);
+    if (!*authenticated) co_return authenticated->error();
+    const Caller& caller = **authenticated;
+    if (auto ok = require_admin(caller); !ok) co_return ok.error();
     const auto counted = co_await ctx.backend.stats(kSeenWithin);
     if (!counted) co_return counted.error();
     const backend::Stats& s = *counted;

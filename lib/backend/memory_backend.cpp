@@ -6,21 +6,22 @@
 namespace taskd::backend {
 namespace net = boost::asio;
 
-net::awaitable<model::Result<void>> MemoryBackend::durable(std::uint64_t sequence) {
-    if (sequence == 0) co_return model::Result<void>{};
-    auto [ec] = co_await journal::async_wait_durable(log_, sequence, net::as_tuple(net::use_awaitable));
-    if (ec)
-        co_return model::make_error(model::Errc::journal_failed,
-                                    "The change could not be made durable (" + log_.failure() +
-                                        "); taskd refuses changes until it is restarted");
-    co_return model::Result<void>{};
+net::awaitable<std::tuple<boost::system::error_code>> MemoryBackend::durable(std::uint64_t sequence) {
+    return journal::async_wait_durable(log_, sequence, net::as_tuple(net::use_awaitable));
+}
+
+model::Error MemoryBackend::journal_failed() const {
+    return model::make_error(model::Errc::journal_failed, "The change could not be made durable (" + log_.failure() +
+                                                              "); taskd refuses changes until it is restarted");
 }
 
 Op<store::Created> MemoryBackend::create_task(store::NewTask input) {
     auto created = store_.create_task(std::move(input));
     if (!created) co_return created.error();
     // A repeat waits for the first create's record too: it may not be durable yet.
-    if (auto ok = co_await durable(created->sequence); !ok) co_return ok.error();
+    if (created->sequence != 0) {
+        if (auto [ec] = co_await durable(created->sequence); ec) co_return journal_failed();
+    }
     co_return std::move(created->value);
 }
 
@@ -30,14 +31,18 @@ Op<model::Task> MemoryBackend::patch_task(const model::Uuid& id, const model::Pa
                                           const std::optional<model::Agent>& agent) {
     auto patched = store_.patch_task(id, patch, agent);
     if (!patched) co_return patched.error();
-    if (auto ok = co_await durable(patched->sequence); !ok) co_return ok.error();
+    if (patched->sequence != 0) {
+        if (auto [ec] = co_await durable(patched->sequence); ec) co_return journal_failed();
+    }
     co_return std::move(patched->value);
 }
 
 Op<std::optional<model::Task>> MemoryBackend::claim(const model::Agent& agent) {
     auto claimed = store_.claim(agent);
     if (!claimed) co_return claimed.error();
-    if (auto ok = co_await durable(claimed->sequence); !ok) co_return ok.error();
+    if (claimed->sequence != 0) {
+        if (auto [ec] = co_await durable(claimed->sequence); ec) co_return journal_failed();
+    }
     co_return std::move(claimed->value);
 }
 
@@ -50,7 +55,9 @@ Op<model::Agent> MemoryBackend::register_agent(std::string name, std::optional<m
                                                const model::TokenHash& token_hash) {
     auto registered = store_.register_agent(std::move(name), tenant_id, token_hash);
     if (!registered) co_return registered.error();
-    if (auto ok = co_await durable(registered->sequence); !ok) co_return ok.error();
+    if (registered->sequence != 0) {
+        if (auto [ec] = co_await durable(registered->sequence); ec) co_return journal_failed();
+    }
     co_return std::move(registered->value);
 }
 
@@ -65,7 +72,9 @@ Op<std::optional<model::Agent>> MemoryBackend::authenticate_agent(const model::T
 Op<std::size_t> MemoryBackend::delete_agent(const model::Uuid& id) {
     auto deleted = store_.delete_agent(id);
     if (!deleted) co_return deleted.error();
-    if (auto ok = co_await durable(deleted->sequence); !ok) co_return ok.error();
+    if (deleted->sequence != 0) {
+        if (auto [ec] = co_await durable(deleted->sequence); ec) co_return journal_failed();
+    }
     co_return deleted->value;
 }
 

@@ -9,6 +9,10 @@
 #include "journal/change_log.hpp"
 #include "store/store.hpp"
 
+#include <boost/system/error_code.hpp>
+
+#include <tuple>
+
 namespace taskd::backend {
 
 class MemoryBackend final : public Backend {
@@ -35,10 +39,18 @@ public:
     const Counters& counters() const override { return store_.counters(); }
     std::optional<model::Error> unavailable() const override;
 
+    Now<std::optional<model::Task>> find_task_now(const model::Uuid& id) override { return store_.find_task(id); }
+    Now<std::optional<model::Agent>> authenticate_agent_now(const model::TokenHash& token_hash) override {
+        return store_.authenticate_agent(token_hash);
+    }
+
 private:
-    // Completes once journal record `sequence` is durable (at once for 0); the error to answer
-    // (503) if it never will be.
-    boost::asio::awaitable<model::Result<void>> durable(std::uint64_t sequence);
+    // Completes once journal record `sequence` is durable, with an error if it never will be;
+    // a change that logged nothing (sequence 0) does not call it. Not a coroutine of its own:
+    // each change awaits the journal directly, one coroutine frame fewer per change.
+    boost::asio::awaitable<std::tuple<boost::system::error_code>> durable(std::uint64_t sequence);
+    // The answer (503) to a change the journal could not make durable.
+    model::Error journal_failed() const;
 
     store::Store& store_;
     journal::ChangeLog& log_;
