@@ -1,5 +1,6 @@
 #include "server/options.hpp"
 
+#include "util/duration.hpp"
 #include "util/program_options.hpp"
 
 #include <boost/program_options.hpp>
@@ -19,27 +20,11 @@ struct Duration {
     std::chrono::milliseconds value{};
 };
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc{} || n < 0) return std::nullopt;
-    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-    std::int64_t ms_per_unit = 0;
-    if (unit == "ms") ms_per_unit = 1;
-    else if (unit.empty() || unit == "s") ms_per_unit = 1000;
-    else if (unit == "m") ms_per_unit = 60'000;
-    else if (unit == "h") ms_per_unit = 3'600'000;
-    else if (unit == "d") ms_per_unit = 86'400'000;
-    else return std::nullopt;
-    if (n > INT64_MAX / ms_per_unit) return std::nullopt;
-    return std::chrono::milliseconds{n * ms_per_unit};
-}
-
 // Program_options finds this by argument-dependent lookup to read a Duration.
 void validate(boost::any& out, const std::vector<std::string>& values, Duration*, int) {
     po::validators::check_first_occurrence(out);
     const std::string& text = po::validators::get_single_string(values);
-    auto d = parse_duration(text);
+    auto d = util::parse_duration(text);
     if (!d) throw po::invalid_option_value(text + " (expected a duration such as 500ms, 10s, 5m, 2h, 7d)");
     out = Duration{*d};
 }

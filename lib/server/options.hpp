@@ -14,10 +14,6 @@
 
 namespace taskd::server {
 
-// A duration as every flag takes it: "500ms", "10s", "5m", "2h", "7d"; a bare number is
-// seconds. Nothing for anything else. taskd-agent reads its durations with it too.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
 struct ParsedOptions {
     bool run = false;       // false: print `output` and exit with `exit_code`
     int exit_code = 0;
