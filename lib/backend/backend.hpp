@@ -77,8 +77,9 @@ public:
 
     // --- hot-path reads answered at once ---
     // The same answers as find_task() and authenticate_agent(), given without a coroutine when
-    // the backend has them at once (the in-memory store); nullopt when they must be awaited
-    // (PostgreSQL), and the caller then awaits the coroutine. A handler uses both in turn and
+    // the backend has them at once (the in-memory store; PostgreSQL for an agent token it checked
+    // within the last second); nullopt when they must be awaited (any other PostgreSQL read), and
+    // the caller then awaits the coroutine. A handler uses both in turn and
     // never learns which backend answered.
     // Why: a coroutine frame costs some 300 instructions, and these reads are on the busiest
     // requests. With them (and the smaller handler frames of api/task_routes.cpp), GET

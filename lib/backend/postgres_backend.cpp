@@ -334,20 +334,25 @@ model::Error nul_refused(std::string field) {
 
 }  // namespace
 
-Op<std::optional<Task>> PostgresBackend::read_task(pg::Connection& connection, const Uuid& id) {
+Op<pg::Rows> PostgresBackend::run(const pg::Statement& statement, pg::Params params) {
+    auto lease = co_await pool_->acquire();
+    if (!lease) co_return database_error(lease.error());
+    auto rows = co_await (*lease)->execute(statement, params);
+    if (!rows) co_return database_error(rows.error());
+    co_return std::move(*rows);
+}
+
+Op<std::optional<Task>> PostgresBackend::read_task(const Uuid& id) {
     ParamList p;
     p.add(id);
-    auto rows = co_await connection.execute(kFindTask, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kFindTask, p.params());
+    if (!rows) co_return rows.error();
     if (rows->empty()) co_return std::optional<Task>{};
     co_return std::optional<Task>(task_at(*rows, 0));
 }
 
 Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
     if (has_nul(input.type)) co_return nul_refused("type");
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    pg::Connection& db = **lease;
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
         const auto now = clock_.now();
         Task t;
@@ -368,8 +373,8 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
                                             input.lease_seconds));
             p.add(*input.idempotency_key).add(digest).add(now - store::kIdempotencyWindow);
         }
-        auto rows = co_await db.execute(input.idempotency_key ? kCreateTaskWithKey : kCreateTask, p.params());
-        if (!rows) co_return database_error(rows.error());
+        auto rows = co_await run(input.idempotency_key ? kCreateTaskWithKey : kCreateTask, p.params());
+        if (!rows) co_return rows.error();
         if (!rows->empty()) {
             counters_.creates.add();
             co_return store::Created{std::move(t), false};
@@ -378,8 +383,8 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
             // The key may be taken: answer its task, if the body is the same.
             ParamList k;
             k.add(input.tenant_id).add(*input.idempotency_key);
-            auto seen = co_await db.execute(kFindKey, k.params());
-            if (!seen) co_return database_error(seen.error());
+            auto seen = co_await run(kFindKey, k.params());
+            if (!seen) co_return seen.error();
             if (!seen->empty()) {
                 if (seen->text(0, 0) != digest)
                     co_return model::validation_error(
@@ -394,8 +399,8 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
         // dropped between the two statements; count to know which.
         ParamList c;
         c.add(input.tenant_id).add(static_cast<std::int64_t>(limits_.max_pending_per_tenant));
-        auto pending = co_await db.execute(kPendingOfTenant, c.params());
-        if (!pending) co_return database_error(pending.error());
+        auto pending = co_await run(kPendingOfTenant, c.params());
+        if (!pending) co_return pending.error();
         const auto count = to_int<std::size_t>(pending->text(0, 0));
         if (limits_.max_pending_per_tenant != 0 && count >= limits_.max_pending_per_tenant)
             co_return model::make_error(model::Errc::too_many,
@@ -407,20 +412,16 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
 }
 
 Op<std::optional<Task>> PostgresBackend::find_task(const Uuid& id) {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    co_return co_await read_task(**lease, id);
+    co_return co_await read_task(id);
 }
 
 Op<bool> PostgresBackend::store_if_unchanged(const Task& changed, std::uint64_t read_version) {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
     ParamList p;
     p.add(changed.id).add(static_cast<std::int64_t>(read_version)).add(std::int64_t{static_cast<int>(changed.status)});
     p.add(changed.agent_id).add(changed.result).add(changed.updated_at).add(changed.lease_expires_at);
     p.add(std::int64_t{changed.attempts}).add(static_cast<std::int64_t>(changed.version));
-    auto rows = co_await (*lease)->execute(kStoreTask, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kStoreTask, p.params());
+    if (!rows) co_return rows.error();
     co_return rows->text(0, 0) == "1";
 }
 
@@ -433,10 +434,8 @@ Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
         ParamList p;
         p.add(id).add(agent->id).add(std::int64_t{static_cast<int>(patch.status.value_or(Status::running))});
         p.add(patch.result).add(clock_.now());
-        auto lease = co_await pool_->acquire();
-        if (!lease) co_return database_error(lease.error());
-        auto rows = co_await (*lease)->execute(kAgentReport, p.params());
-        if (!rows) co_return database_error(rows.error());
+        auto rows = co_await run(kAgentReport, p.params());
+        if (!rows) co_return rows.error();
         if (!rows->empty()) {
             Task reported = task_at(*rows, 0);
             if (reported.status == Status::completed) counters_.completions.add();
@@ -446,9 +445,7 @@ Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
         std::optional<Task> current;
         {
-            auto lease = co_await pool_->acquire();
-            if (!lease) co_return database_error(lease.error());
-            auto read = co_await read_task(**lease, id);
+            auto read = co_await read_task(id);
             if (!read) co_return read.error();
             current = std::move(*read);
         }
@@ -481,13 +478,11 @@ Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
 }
 
 Op<std::optional<Task>> PostgresBackend::claim(const model::Agent& agent) {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
     ParamList p;
     p.add(agent.id).add(clock_.now());
     if (agent.tenant_id) p.add(*agent.tenant_id);
-    auto rows = co_await (*lease)->execute(agent.tenant_id ? kClaimTenant : kClaimShared, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(agent.tenant_id ? kClaimTenant : kClaimShared, p.params());
+    if (!rows) co_return rows.error();
     if (rows->empty() || rows->text(0, 0) == "0")
         co_return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
     if (rows->is_null(0, 1)) co_return std::optional<Task>{};
@@ -507,10 +502,8 @@ Op<bool> PostgresBackend::list_tasks(const store::TaskFilter& filter, const std:
     if (after) mask |= 16, p.add(after->created_us).add(after->id);
     p.add(static_cast<std::int64_t>(limit) + 1);  // one more says whether more remain
     const auto& statements = list_statements();
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(pg::Statement{statements.names[mask], statements.sql[mask]}, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(pg::Statement{statements.names[mask], statements.sql[mask]}, p.params());
+    if (!rows) co_return rows.error();
     const std::size_t n = std::min(rows->size(), limit);
     for (std::size_t i = 0; i < n; ++i) visit(task_at(*rows, i));
     co_return rows->size() > limit;
@@ -527,20 +520,16 @@ Op<model::Agent> PostgresBackend::register_agent(std::string name, std::optional
     a.created_at = clock_.now();
     ParamList p;
     p.add(a.id).add(a.name).add(a.tenant_id).add(hex(a.token_hash)).add(a.created_at);
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(kRegisterAgent, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kRegisterAgent, p.params());
+    if (!rows) co_return rows.error();
     co_return a;
 }
 
 Op<std::optional<model::Agent>> PostgresBackend::find_agent(const Uuid& id) {
     ParamList p;
     p.add(id);
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(kFindAgent, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kFindAgent, p.params());
+    if (!rows) co_return rows.error();
     if (rows->empty()) co_return std::optional<model::Agent>{};
     model::Agent agent = agent_at(*rows, 0);
     note_seen(agent);
@@ -548,10 +537,8 @@ Op<std::optional<model::Agent>> PostgresBackend::find_agent(const Uuid& id) {
 }
 
 Op<std::vector<model::Agent>> PostgresBackend::list_agents() {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(kListAgents);
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kListAgents);
+    if (!rows) co_return rows.error();
     std::vector<model::Agent> out;
     out.reserve(rows->size());
     for (std::size_t i = 0; i < rows->size(); ++i) {
@@ -568,25 +555,25 @@ void PostgresBackend::note_seen(model::Agent& agent) {
     if (ours != 0) agent.last_seen_at = model::from_micros(ours);
 }
 
+Now<std::optional<model::Agent>> PostgresBackend::authenticate_agent_now(const model::TokenHash& token_hash) {
+    std::lock_guard lock(agents_mutex_);
+    auto it = agents_by_token_.find(token_hash);
+    if (it == agents_by_token_.end() || std::chrono::steady_clock::now() - it->second.checked >= kAgentCacheTime)
+        return std::nullopt;
+    model::Agent agent = it->second.agent;
+    agent.last_seen_at = clock_.now();
+    note_seen(agent);
+    return model::Result<std::optional<model::Agent>>(std::move(agent));
+}
+
 Op<std::optional<model::Agent>> PostgresBackend::authenticate_agent(const model::TokenHash& token_hash) {
+    if (auto known = authenticate_agent_now(token_hash)) co_return std::move(*known);
     const auto now = clock_.now();
     const auto checked_now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(agents_mutex_);
-        auto it = agents_by_token_.find(token_hash);
-        if (it != agents_by_token_.end() && checked_now - it->second.checked < kAgentCacheTime) {
-            model::Agent agent = it->second.agent;
-            agent.last_seen_at = now;
-            note_seen(agent);
-            co_return std::optional<model::Agent>(std::move(agent));
-        }
-    }
     ParamList p;
     p.add(hex(token_hash)).add(now);
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(kAuthenticate, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kAuthenticate, p.params());
+    if (!rows) co_return rows.error();
     if (rows->empty()) co_return std::optional<model::Agent>{};
     model::Agent agent = agent_at(*rows, 0);
     if (!agent.last_seen_at || *agent.last_seen_at < now) agent.last_seen_at = now;
@@ -603,10 +590,8 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
     p.add(id);
     std::vector<Task> held;
     {
-        auto lease = co_await pool_->acquire();
-        if (!lease) co_return database_error(lease.error());
-        auto deleted = co_await (*lease)->execute(kDeleteAgent, p.params());
-        if (!deleted) co_return database_error(deleted.error());
+        auto deleted = co_await run(kDeleteAgent, p.params());
+        if (!deleted) co_return deleted.error();
         if (deleted->empty())
             co_return model::make_error(model::Errc::not_found, "Agent " + model::to_string(id) + " not found");
         {
@@ -619,8 +604,8 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
         }
         // Claims in flight finished before the delete (they lock the agent's row), and none can
         // start now: what the agent holds is this.
-        auto rows = co_await (*lease)->execute(kHeldBy, p.params());
-        if (!rows) co_return database_error(rows.error());
+        auto rows = co_await run(kHeldBy, p.params());
+        if (!rows) co_return rows.error();
         for (std::size_t i = 0; i < rows->size(); ++i) held.push_back(task_at(*rows, i));
     }
     std::size_t released = 0;
@@ -635,9 +620,7 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
                 ++released;
                 break;
             }
-            auto lease = co_await pool_->acquire();
-            if (!lease) co_return database_error(lease.error());
-            auto again = co_await read_task(**lease, task.id);
+            auto again = co_await read_task(task.id);
             if (!again) co_return again.error();
             if (!*again) break;
             task = std::move(**again);
@@ -647,10 +630,8 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
 }
 
 Op<std::array<std::size_t, 4>> PostgresBackend::task_count_by_status() {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto rows = co_await (*lease)->execute(kCountByStatus);
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kCountByStatus);
+    if (!rows) co_return rows.error();
     std::array<std::size_t, 4> counts{};
     for (std::size_t i = 0; i < rows->size(); ++i) {
         const auto status = to_int<std::size_t>(rows->text(i, 0));
@@ -665,17 +646,15 @@ Op<Stats> PostgresBackend::stats(std::chrono::microseconds seen_within) {
     auto by_status = co_await task_count_by_status();
     if (!by_status) co_return by_status.error();
     out.by_status = *by_status;
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
-    auto tenants = co_await (*lease)->execute(kCountByTenant);
-    if (!tenants) co_return database_error(tenants.error());
+    auto tenants = co_await run(kCountByTenant);
+    if (!tenants) co_return tenants.error();
     for (std::size_t i = 0; i < tenants->size(); ++i)
         out.tenants.push_back({uuid_at(*tenants, i, 0), to_int<std::size_t>(tenants->text(i, 1)),
                                to_int<std::size_t>(tenants->text(i, 2)), to_int<std::size_t>(tenants->text(i, 3))});
     ParamList p;
     p.add(out.now - seen_within);
-    auto agents = co_await (*lease)->execute(kCountAgents, p.params());
-    if (!agents) co_return database_error(agents.error());
+    auto agents = co_await run(kCountAgents, p.params());
+    if (!agents) co_return agents.error();
     out.agents = to_int<std::size_t>(agents->text(0, 0));
     out.agents_seen = to_int<std::size_t>(agents->text(0, 1));
     out.creates = counters_.creates.total();
@@ -695,10 +674,8 @@ Op<std::size_t> PostgresBackend::expire_leases(std::size_t max) {
     {
         ParamList p;
         p.add(now).add(static_cast<std::int64_t>(max));
-        auto lease = co_await pool_->acquire();
-        if (!lease) co_return database_error(lease.error());
-        auto rows = co_await (*lease)->execute(kExpiredLeases, p.params());
-        if (!rows) co_return database_error(rows.error());
+        auto rows = co_await run(kExpiredLeases, p.params());
+        if (!rows) co_return rows.error();
         for (std::size_t i = 0; i < rows->size(); ++i) expired.push_back(task_at(*rows, i));
     }
     // Several nodes may release the same task at once: the version decides, and the losers
@@ -718,15 +695,13 @@ Op<std::size_t> PostgresBackend::expire_leases(std::size_t max) {
 }
 
 Op<std::size_t> PostgresBackend::purge_finished(model::Timestamp cutoff, std::size_t max) {
-    auto lease = co_await pool_->acquire();
-    if (!lease) co_return database_error(lease.error());
     ParamList p;
     p.add(cutoff).add(static_cast<std::int64_t>(max));
-    auto rows = co_await (*lease)->execute(kPurgeTasks, p.params());
-    if (!rows) co_return database_error(rows.error());
+    auto rows = co_await run(kPurgeTasks, p.params());
+    if (!rows) co_return rows.error();
     ParamList k;
     k.add(clock_.now() - store::kIdempotencyWindow);
-    if (auto keys = co_await (*lease)->execute(kPurgeKeys, k.params()); !keys) co_return database_error(keys.error());
+    if (auto keys = co_await run(kPurgeKeys, k.params()); !keys) co_return keys.error();
     co_return to_int<std::size_t>(rows->text(0, 0));
 }
 

@@ -52,6 +52,8 @@ public:
     Op<std::optional<model::Agent>> find_agent(const model::Uuid& id) override;
     Op<std::vector<model::Agent>> list_agents() override;
     Op<std::optional<model::Agent>> authenticate_agent(const model::TokenHash& token_hash) override;
+    // An agent this node checked within the last second, without a round trip (agents_by_token_).
+    Now<std::optional<model::Agent>> authenticate_agent_now(const model::TokenHash& token_hash) override;
     Op<std::size_t> delete_agent(const model::Uuid& id) override;
 
     Op<std::array<std::size_t, 4>> task_count_by_status() override;
@@ -70,7 +72,9 @@ private:
     // Writes `changed` over the task if its version is still `read_version`; false when another
     // change came first. NOTIFYs when it is pending again.
     Op<bool> store_if_unchanged(const model::Task& changed, std::uint64_t read_version);
-    Op<std::optional<model::Task>> read_task(pg::Connection& connection, const model::Uuid& id);
+    // One statement on a connection of the pool; a failure of the database is the client's 503.
+    Op<pg::Rows> run(const pg::Statement& statement, pg::Params params = {});
+    Op<std::optional<model::Task>> read_task(const model::Uuid& id);
 
     std::shared_ptr<pg::Pool> pool_;
     const model::Clock& clock_;
