@@ -118,6 +118,15 @@ void Waiters::stop() {
     for (auto& w : all) wake(w);
 }
 
+Waiters::Waiting Waiters::waiting() const {
+    Waiting out;
+    std::lock_guard lock(mutex_);
+    out.tenants.reserve(by_tenant_.size());
+    for (const auto& [tenant, list] : by_tenant_) out.tenants.push_back(tenant);
+    out.shared = !shared_.empty();
+    return out;
+}
+
 std::size_t Waiters::count() const {
     std::lock_guard lock(mutex_);
     return count_;

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace taskd::api {
 
@@ -68,6 +69,13 @@ public:
     void stop();
     bool stopping() const { return stopping_.load(std::memory_order_acquire); }
     std::size_t count() const;
+
+    // Who waits: the tenants whose agents wait, and whether a shared agent does.
+    struct Waiting {
+        std::vector<model::Uuid> tenants;
+        bool shared = false;
+    };
+    Waiting waiting() const;
 
 private:
     using List = std::list<std::shared_ptr<Waiter>>;

@@ -46,9 +46,7 @@ constexpr auto kAgentCacheTime = std::chrono::seconds{1};
     "max_attempts, lease_seconds, version) "                                                           \
     "SELECT $1::uuid, $2::uuid, $3, $4, 0, $5::bigint, $5::bigint, 0, $6::integer, $7::integer, 1 "
 
-constexpr pg::Statement kCreateTask{"taskd_create_task",
-                                    "WITH t AS (" INSERT_TASK "WHERE " ROOM_FOR_ONE_MORE " RETURNING tenant_id) "
-                                    "SELECT pg_notify('taskd_pending', tenant_id::text) FROM t"};
+constexpr pg::Statement kCreateTask{"taskd_create_task", INSERT_TASK "WHERE " ROOM_FOR_ONE_MORE " RETURNING 1"};
 
 // With an Idempotency-Key: the key is inserted with the task, or, when it exists and has not
 // expired, nothing is (no row answered) and the caller reads the key's task instead. Two
@@ -62,8 +60,8 @@ constexpr pg::Statement kCreateTaskWithKey{
     " SET digest = EXCLUDED.digest, task_id = EXCLUDED.task_id, created_at = EXCLUDED.created_at"
     " WHERE k.created_at <= $11::bigint"
     " RETURNING task_id),"
-    " t AS (" INSERT_TASK "FROM k RETURNING tenant_id) "
-    "SELECT pg_notify('taskd_pending', tenant_id::text) FROM t"};
+    " t AS (" INSERT_TASK "FROM k RETURNING 1) "
+    "SELECT 1 FROM t"};
 
 constexpr pg::Statement kPendingOfTenant{"taskd_pending_of_tenant",
                                          "SELECT count(*) FROM (SELECT 1 FROM taskd_tasks WHERE tenant_id = $1::uuid "
@@ -77,11 +75,14 @@ WHERE k.tenant_id = $1::uuid AND k.key = $2)sql"};
 constexpr pg::Statement kFindTask{"taskd_find_task",
                                   "SELECT " TASK_COLUMNS " FROM taskd_tasks WHERE id = $1::uuid"};
 
-// The claim. The agent's row is locked FOR KEY SHARE so that deleting the agent waits for a
-// claim in flight (and then releases what it took), and a claim after the delete finds no agent.
-// The first column says whether the agent exists; the rest is the task claimed, or NULLs.
+// The claim. The first column says whether the agent exists; the rest is the task claimed, or
+// NULLs. The agent's row is read, not locked: locking it (FOR KEY SHARE, so that a delete would
+// wait for a claim in flight) wrote the agent's row at every claim, and cost the lifecycle bench
+// about a sixth of its rate (doc/postgres.md). A claim whose statement began before the agent's
+// delete committed may so still take a task for it; release_orphaned() gives such a task back at
+// the next maintenance pass.
 #define CLAIM_SQL(TENANT_CONDITION)                                                                              \
-    "WITH agent AS (SELECT id FROM taskd_agents WHERE id = $1::uuid FOR KEY SHARE),\n"                           \
+    "WITH agent AS (SELECT id FROM taskd_agents WHERE id = $1::uuid),\n"                                         \
     "next AS (SELECT id FROM taskd_tasks WHERE status = 0" TENANT_CONDITION                                      \
     " AND EXISTS (SELECT 1 FROM agent) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),\n"                \
     "claimed AS (UPDATE taskd_tasks t SET status = 1, agent_id = $1::uuid, attempts = t.attempts + 1,\n"          \
@@ -91,7 +92,6 @@ constexpr pg::Statement kFindTask{"taskd_find_task",
 constexpr pg::Statement kClaimShared{"taskd_claim_shared", CLAIM_SQL("")};
 constexpr pg::Statement kClaimTenant{"taskd_claim_tenant", CLAIM_SQL(" AND tenant_id = $3::uuid")};
 
-// Compare and swap of a task's state; NOTIFY when it is claimable again.
 // An agent's report on a task it holds with a live lease (the hot path: a heartbeat or the
 // result), as one statement: the transition of model/transition for exactly that case (a
 // heartbeat renews the lease, a final status clears it and keeps agent_id; a result replaces the
@@ -104,19 +104,25 @@ constexpr pg::Statement kAgentReport{"taskd_agent_report",
                                      "WHERE id = $1::uuid AND agent_id = $2::uuid AND status = 1 "
                                      "AND lease_expires_at > $5::bigint RETURNING " TASK_COLUMNS};
 
-constexpr pg::Statement kStoreTask{"taskd_store_task", R"sql(
-WITH u AS (
-    UPDATE taskd_tasks SET status = $3::smallint, agent_id = $4::uuid, result = $5, updated_at = $6::bigint,
-        lease_expires_at = $7::bigint, attempts = $8::integer, version = $9::bigint
-    WHERE id = $1::uuid AND version = $2::bigint
-    RETURNING tenant_id, status),
-n AS (SELECT pg_notify('taskd_pending', tenant_id::text) FROM u WHERE status = 0)
-SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM n))sql"};
+// Compare and swap of a task's state: a row when it was still at version $2.
+constexpr pg::Statement kStoreTask{"taskd_store_task",
+                                   "UPDATE taskd_tasks SET status = $3::smallint, agent_id = $4::uuid, result = $5, "
+                                   "updated_at = $6::bigint, lease_expires_at = $7::bigint, attempts = $8::integer, "
+                                   "version = $9::bigint WHERE id = $1::uuid AND version = $2::bigint RETURNING 1"};
 
 constexpr pg::Statement kExpiredLeases{"taskd_expired_leases", "SELECT " TASK_COLUMNS
                                                                 " FROM taskd_tasks WHERE status = 1 AND "
                                                                 "lease_expires_at <= $1::bigint "
                                                                 "ORDER BY lease_expires_at LIMIT $2::bigint"};
+constexpr pg::Statement kClaimableTenants{"taskd_claimable_tenants", R"sql(
+SELECT t::text FROM unnest($1::uuid[]) AS t
+WHERE EXISTS (SELECT 1 FROM taskd_tasks WHERE tenant_id = t AND status = 0)
+UNION ALL
+(SELECT tenant_id::text FROM taskd_tasks WHERE $2::boolean AND status = 0 ORDER BY created_at, id LIMIT 1))sql"};
+constexpr pg::Statement kOrphaned{"taskd_orphaned", "SELECT " TASK_COLUMNS_T
+                                                    " FROM taskd_tasks t WHERE t.status = 1 AND NOT EXISTS "
+                                                    "(SELECT 1 FROM taskd_agents a WHERE a.id = t.agent_id) "
+                                                    "LIMIT $1::bigint"};
 constexpr pg::Statement kHeldBy{"taskd_held_by",
                                 "SELECT " TASK_COLUMNS " FROM taskd_tasks WHERE agent_id = $1::uuid AND status = 1"};
 constexpr pg::Statement kPurgeTasks{"taskd_purge_tasks", R"sql(
@@ -155,26 +161,45 @@ constexpr pg::Statement kCountAgents{"taskd_count_agents",
                                      "FROM taskd_agents"};
 
 // Listings: one statement per combination of filters (and cursor), so that each is planned for
-// its index. Bits: tenant 1, status 2, agent 4, type 8, cursor 16.
+// its index. Bits: tenant 1, agent 2, type 4, cursor 8; and the status filter, of none or one
+// of the four. The indexes are per status (postgres_schema, step 2), so a listing reads each
+// status it covers apart, the newest `limit` of each, and merges them. The status is part of
+// the statement's text, not a parameter, so that the planner sees which partial index holds it.
+constexpr std::size_t kStatusSlots = 5;  // no status filter, then each status
 struct ListStatements {
-    std::array<std::string, 32> names;
-    std::array<std::string, 32> sql;
+    std::array<std::string, 16 * kStatusSlots> names;
+    std::array<std::string, 16 * kStatusSlots> sql;
+    static std::size_t index(unsigned mask, const std::optional<Status>& status) {
+        return mask * kStatusSlots + (status ? 1 + static_cast<std::size_t>(status.value()) : 0);
+    }
     ListStatements() {
-        for (unsigned mask = 0; mask < 32; ++mask) {
-            names[mask] = "taskd_list_" + std::to_string(mask);
-            std::string s = "SELECT " TASK_COLUMNS " FROM taskd_tasks WHERE true";
+        for (unsigned mask = 0; mask < 16; ++mask) {
             int n = 0;
             auto next = [&n] { return "$" + std::to_string(++n); };
-            if (mask & 1) s += " AND tenant_id = " + next() + "::uuid";
-            if (mask & 2) s += " AND status = " + next() + "::smallint";
-            if (mask & 4) s += " AND agent_id = " + next() + "::uuid";
-            if (mask & 8) s += " AND type = " + next();
-            if (mask & 16) {
+            std::string filters;
+            if (mask & 1) filters += " AND tenant_id = " + next() + "::uuid";
+            if (mask & 2) filters += " AND agent_id = " + next() + "::uuid";
+            if (mask & 4) filters += " AND type = " + next();
+            if (mask & 8) {
                 const std::string created = next();
-                s += " AND (created_at, id) < (" + created + "::bigint, " + next() + "::uuid)";
+                filters += " AND (created_at, id) < (" + created + "::bigint, " + next() + "::uuid)";
             }
-            s += " ORDER BY created_at DESC, id DESC LIMIT " + next() + "::bigint";
-            sql[mask] = std::move(s);
+            const std::string limit = next();
+            const auto branch = [&](int status) {
+                return "(SELECT " TASK_COLUMNS " FROM taskd_tasks WHERE status = " + std::to_string(status) +
+                       filters + " ORDER BY created_at DESC, id DESC LIMIT " + limit + "::bigint)";
+            };
+            for (std::size_t slot = 0; slot < kStatusSlots; ++slot) {
+                const std::size_t i = mask * kStatusSlots + slot;
+                names[i] = "taskd_list_" + std::to_string(mask) + "_" + std::to_string(slot);
+                if (slot > 0) {
+                    sql[i] = branch(static_cast<int>(slot - 1));
+                } else {
+                    sql[i] = "SELECT * FROM (" + branch(0) + " UNION ALL " + branch(1) + " UNION ALL " + branch(2) +
+                             " UNION ALL " + branch(3) + ") AS every_status ORDER BY created_at DESC, id DESC LIMIT " +
+                             limit + "::bigint";
+                }
+            }
         }
     }
 };
@@ -377,6 +402,7 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
         if (!rows) co_return rows.error();
         if (!rows->empty()) {
             counters_.creates.add();
+            notices_->add(t.tenant_id);
             co_return store::Created{std::move(t), false};
         }
         if (input.idempotency_key) {
@@ -422,7 +448,9 @@ Op<bool> PostgresBackend::store_if_unchanged(const Task& changed, std::uint64_t 
     p.add(std::int64_t{changed.attempts}).add(static_cast<std::int64_t>(changed.version));
     auto rows = co_await run(kStoreTask, p.params());
     if (!rows) co_return rows.error();
-    co_return rows->text(0, 0) == "1";
+    if (rows->empty()) co_return false;
+    if (changed.status == Status::pending) notices_->add(changed.tenant_id);
+    co_return true;
 }
 
 Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
@@ -496,13 +524,13 @@ Op<bool> PostgresBackend::list_tasks(const store::TaskFilter& filter, const std:
     unsigned mask = 0;
     ParamList p;
     if (filter.tenant_id) mask |= 1, p.add(*filter.tenant_id);
-    if (filter.status) mask |= 2, p.add(std::int64_t{static_cast<int>(*filter.status)});
-    if (filter.agent_id) mask |= 4, p.add(*filter.agent_id);
-    if (filter.type) mask |= 8, p.add(*filter.type);
-    if (after) mask |= 16, p.add(after->created_us).add(after->id);
+    if (filter.agent_id) mask |= 2, p.add(*filter.agent_id);
+    if (filter.type) mask |= 4, p.add(*filter.type);
+    if (after) mask |= 8, p.add(after->created_us).add(after->id);
     p.add(static_cast<std::int64_t>(limit) + 1);  // one more says whether more remain
     const auto& statements = list_statements();
-    auto rows = co_await run(pg::Statement{statements.names[mask], statements.sql[mask]}, p.params());
+    const auto which = ListStatements::index(mask, filter.status);
+    auto rows = co_await run(pg::Statement{statements.names[which], statements.sql[which]}, p.params());
     if (!rows) co_return rows.error();
     const std::size_t n = std::min(rows->size(), limit);
     for (std::size_t i = 0; i < n; ++i) visit(task_at(*rows, i));
@@ -602,8 +630,8 @@ Op<std::size_t> PostgresBackend::delete_agent(const Uuid& id) {
             std::lock_guard lock(agents_mutex_);
             std::erase_if(agents_by_token_, [&id](const auto& entry) { return entry.second.agent.id == id; });
         }
-        // Claims in flight finished before the delete (they lock the agent's row), and none can
-        // start now: what the agent holds is this.
+        // What the agent holds now. A claim in flight may still take one more (see CLAIM_SQL):
+        // the maintenance pass releases it (release_orphaned).
         auto rows = co_await run(kHeldBy, p.params());
         if (!rows) co_return rows.error();
         for (std::size_t i = 0; i < rows->size(); ++i) held.push_back(task_at(*rows, i));
@@ -692,6 +720,42 @@ Op<std::size_t> PostgresBackend::expire_leases(std::size_t max) {
         }
     }
     co_return released;
+}
+
+Op<std::size_t> PostgresBackend::release_orphaned(std::size_t max) {
+    std::vector<Task> orphaned;
+    {
+        ParamList p;
+        p.add(static_cast<std::int64_t>(max));
+        auto rows = co_await run(kOrphaned, p.params());
+        if (!rows) co_return rows.error();
+        for (std::size_t i = 0; i < rows->size(); ++i) orphaned.push_back(task_at(*rows, i));
+    }
+    std::size_t released = 0;
+    for (const Task& task : orphaned) {
+        Task changed = task;
+        model::apply_release(changed, "agent deleted", clock_.now());
+        auto stored = co_await store_if_unchanged(changed, task.version);
+        if (!stored) co_return stored.error();
+        released += *stored;
+    }
+    co_return released;
+}
+
+Op<std::vector<Uuid>> PostgresBackend::claimable_tenants(const std::vector<Uuid>& tenants, bool any) {
+    std::string array = "{";
+    for (const auto& tenant : tenants) {
+        if (array.size() > 1) array += ',';
+        array += model::to_string(tenant);
+    }
+    array += '}';
+    ParamList p;
+    p.add(std::move(array)).add(std::string(any ? "true" : "false"));
+    auto rows = co_await run(kClaimableTenants, p.params());
+    if (!rows) co_return rows.error();
+    std::vector<Uuid> out;
+    for (std::size_t i = 0; i < rows->size(); ++i) out.push_back(uuid_at(*rows, i, 0));
+    co_return out;
 }
 
 Op<std::size_t> PostgresBackend::purge_finished(model::Timestamp cutoff, std::size_t max) {

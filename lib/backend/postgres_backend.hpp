@@ -10,14 +10,16 @@
 // transition in C++ and writes it back only if its version is still the one read (compare and
 // swap; retried when another node changed the task in between).
 //
-// Long polls: a change that makes a task claimable sends NOTIFY taskd_pending with the tenant,
-// in the same transaction; every node LISTENs (pg::Listener) and wakes a waiter of that tenant.
+// Long polls: once a change that makes a task claimable has committed, PendingNotices sends
+// NOTIFY taskd_pending with the tenant; every node LISTENs (pg::Listener) and wakes a waiter of
+// that tenant.
 //
 // Failures: an unreachable database answers 503 with Retry-After (Errc::unavailable); the pool
 // reconnects by itself. Thread-safety: every method from any thread.
 #pragma once
 
 #include "backend/backend.hpp"
+#include "backend/postgres_notices.hpp"
 #include "model/time.hpp"
 #include "pg/pool.hpp"
 
@@ -33,7 +35,10 @@ inline constexpr std::string_view kPendingChannel = "taskd_pending";
 
 class PostgresBackend final : public Backend {
 public:
-    PostgresBackend(std::shared_ptr<pg::Pool> pool, const model::Clock& clock) : pool_(std::move(pool)), clock_(clock) {}
+    PostgresBackend(boost::asio::any_io_executor executor, std::shared_ptr<pg::Pool> pool, const model::Clock& clock)
+        : pool_(pool),
+          clock_(clock),
+          notices_(std::make_shared<PendingNotices>(std::move(executor), std::move(pool), std::string(kPendingChannel))) {}
 
     // --max-pending-per-tenant applies as in memory (429); --max-tasks does not: it bounds a
     // node's memory, and the database keeps tasks on disk. Set before serving.
@@ -68,9 +73,17 @@ public:
     // idempotency keys past their window; how many tasks.
     Op<std::size_t> purge_finished(model::Timestamp cutoff, std::size_t max);
 
+    // Releases running tasks whose agent is gone, at most `max`; how many. A claim in flight
+    // when its agent was deleted (CLAIM_SQL), or a node stopped between deleting an agent and
+    // releasing its tasks, leaves such tasks.
+    Op<std::size_t> release_orphaned(std::size_t max);
+    // Of `tenants`, those with a claimable task; and, when `any`, the tenant of the oldest
+    // claimable task. For the maintenance pass's look for waiters that slept through a notice.
+    Op<std::vector<model::Uuid>> claimable_tenants(const std::vector<model::Uuid>& tenants, bool any);
+
 private:
     // Writes `changed` over the task if its version is still `read_version`; false when another
-    // change came first. NOTIFYs when it is pending again.
+    // change came first. Notifies when it is pending again.
     Op<bool> store_if_unchanged(const model::Task& changed, std::uint64_t read_version);
     // One statement on a connection of the pool; a failure of the database is the client's 503.
     Op<pg::Rows> run(const pg::Statement& statement, pg::Params params = {});
@@ -80,6 +93,7 @@ private:
     const model::Clock& clock_;
     Counters counters_;
     store::Store::Limits limits_;
+    std::shared_ptr<PendingNotices> notices_;
     // When this node last saw each agent, to the microsecond. The database is told at most once
     // a second per agent (a write per request would cost a commit each); reads of agents on this
     // node take the later of the two, so that last_seen_at moves with every request here (other

@@ -10,11 +10,16 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace taskd::backend {
 
 // The version this binary writes and reads.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+
+// The SQL that brings the schema from version `version - 1` to `version` (1..kSchemaVersion):
+// for tests that make a database as an older taskd left it.
+std::string_view schema_step(int version);
 
 struct SchemaOutcome {
     int found = 0;     // the version the database was at (0: empty)

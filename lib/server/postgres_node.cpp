@@ -48,7 +48,7 @@ PostgresNode::PostgresNode(net::io_context& ioc, const Config& config, const mod
                                  };
                                  return options;
                              }())),
-      backend_(pool_, clock),
+      backend_(ioc.get_executor(), pool_, clock),
       timer_(ioc) {
     backend_.set_limits(config.store);
 }
@@ -130,11 +130,24 @@ net::awaitable<void> PostgresNode::maintain() {
         auto expired = co_await backend_.expire_leases(kExpireBatch);
         if (expired && *expired > 0)
             util::log_info("leases: " + std::to_string(*expired) + " ran out; their tasks were re-queued or failed");
+        auto orphaned = co_await backend_.release_orphaned(kExpireBatch);
+        if (orphaned && *orphaned > 0)
+            util::log_info("agents: " + std::to_string(*orphaned) +
+                           " tasks held by deleted agents were re-queued or failed");
+        co_await wake_sleepers();
         const auto cutoff = clock_.now() - std::chrono::duration_cast<std::chrono::microseconds>(config_.maintenance.retain);
         auto purged = co_await backend_.purge_finished(cutoff, kPurgeBatch);
         if (purged && *purged > 0)
             util::log_info("retention: dropped " + std::to_string(*purged) + " finished tasks older than --retain");
     }
+}
+
+net::awaitable<void> PostgresNode::wake_sleepers() {
+    auto waiting = waiters_->waiting();
+    if (waiting.tenants.empty() && !waiting.shared) co_return;
+    auto claimable = co_await backend_.claimable_tenants(waiting.tenants, waiting.shared);
+    if (!claimable) co_return;
+    for (const auto& tenant : *claimable) waiters_->notify(tenant);
 }
 
 void PostgresNode::write_metrics(std::string& m) const {

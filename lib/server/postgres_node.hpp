@@ -45,6 +45,9 @@ public:
 private:
     boost::asio::awaitable<void> prepare_schema();
     boost::asio::awaitable<void> maintain();
+    // Wakes a waiter of each tenant with claimable tasks: one that slept through a notice (see
+    // backend/postgres_notices.hpp) looks again, and one that finds nothing waits on.
+    boost::asio::awaitable<void> wake_sleepers();
 
     boost::asio::io_context& ioc_;
     const Config& config_;
