@@ -125,10 +125,17 @@ constexpr pg::Statement kOrphaned{"taskd_orphaned", "SELECT " TASK_COLUMNS_T
                                                     "LIMIT $1::bigint"};
 constexpr pg::Statement kHeldBy{"taskd_held_by",
                                 "SELECT " TASK_COLUMNS " FROM taskd_tasks WHERE agent_id = $1::uuid AND status = 1"};
+// Finished before the cutoff, through the index of finished tasks by (status, created_at): a task
+// is created before it finishes, so the scan ends at the cutoff; it passes over the few created
+// before it and finished since.
 constexpr pg::Statement kPurgeTasks{"taskd_purge_tasks", R"sql(
 WITH d AS (
-    DELETE FROM taskd_tasks WHERE id IN (
-        SELECT id FROM taskd_tasks WHERE status >= 2 AND updated_at < $1::bigint ORDER BY updated_at LIMIT $2::bigint)
+    DELETE FROM taskd_tasks WHERE id IN (SELECT id FROM (
+        (SELECT id FROM taskd_tasks WHERE status = 2 AND created_at < $1::bigint AND updated_at < $1::bigint
+         ORDER BY created_at LIMIT $2::bigint)
+        UNION ALL
+        (SELECT id FROM taskd_tasks WHERE status = 3 AND created_at < $1::bigint AND updated_at < $1::bigint
+         ORDER BY created_at LIMIT $2::bigint)) AS finished LIMIT $2::bigint)
     RETURNING 1)
 SELECT count(*) FROM d)sql"};
 constexpr pg::Statement kPurgeKeys{"taskd_purge_keys",

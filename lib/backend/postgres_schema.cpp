@@ -70,12 +70,14 @@ CREATE INDEX taskd_idempotency_keys_created ON taskd_idempotency_keys (created_a
     // admin's listings alone: the lifecycle bench made 1,450-1,850 per second with them, 2,000-
     // 2,350 without (doc/postgres.md). The listings now read each status apart: pending tasks
     // through the claims' indexes, running ones (as many as agents at work) by sorting them,
-    // finished ones through these, entered once per task.
+    // finished ones through these, entered once per task. Retention finds finished tasks
+    // through the first of them too (created_at <= updated_at bounds the scan).
     R"sql(
 DROP INDEX taskd_tasks_created;
 DROP INDEX taskd_tasks_by_tenant;
 DROP INDEX taskd_tasks_by_status;
 DROP INDEX taskd_tasks_by_agent;
+DROP INDEX taskd_tasks_finished;
 CREATE INDEX taskd_tasks_finished_by_status ON taskd_tasks (status, created_at, id) WHERE status >= 2;
 CREATE INDEX taskd_tasks_finished_by_tenant ON taskd_tasks (tenant_id, status, created_at, id) WHERE status >= 2;
 CREATE INDEX taskd_tasks_finished_by_agent ON taskd_tasks (agent_id, status, created_at, id) WHERE status >= 2;

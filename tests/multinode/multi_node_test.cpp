@@ -275,6 +275,38 @@ BOOST_AUTO_TEST_CASE(a_task_held_by_a_deleted_agent_is_given_back_by_the_mainten
     BOOST_TEST(id_of(again) == id);
 }
 
+// Retention on PostgreSQL: completed and failed tasks older than --retain are dropped by
+// whichever node's pass comes first (through the index of finished tasks, schema 2); pending and
+// running ones stay.
+BOOST_AUTO_TEST_CASE(retention_drops_completed_and_failed_tasks_and_keeps_the_rest) {
+    TwoNodes nodes({"--retain", "1ms"});
+    auto admin = TwoNodes::admin(nodes.a);
+    const std::string tenant = new_uuid();
+    const auto agent = register_agent(admin, tenant);
+    auto as_agent = TwoNodes::as(nodes.b, agent.token);
+    std::vector<std::string> finished, kept;
+    for (const char* status : {"completed", "failed"}) {
+        auto created = admin.post("/tasks", task_body(tenant));
+        BOOST_TEST_REQUIRE(created.status == 201u, created.body);
+        auto claimed = as_agent.get("/tasks/next?agent_id=" + agent.id);
+        BOOST_TEST_REQUIRE(claimed.status == 200u, claimed.body);
+        auto done = as_agent.patch("/tasks/" + id_of(claimed), std::string(R"({"status":")") + status + R"("})");
+        BOOST_TEST_REQUIRE(done.status == 200u, done.body);
+        finished.push_back(id_of(claimed));
+    }
+    BOOST_TEST_REQUIRE(admin.post("/tasks", task_body(tenant)).status == 201u);
+    kept.push_back(id_of(as_agent.get("/tasks/next?agent_id=" + agent.id)));
+    kept.push_back(id_of(admin.post("/tasks", task_body(tenant))));  // pending
+    std::size_t gone = 0;
+    for (int i = 0; i < 3000 && gone < finished.size(); ++i) {
+        gone = 0;
+        for (const auto& id : finished) gone += admin.get("/tasks/" + id).status == 404u;
+        if (gone < finished.size()) std::this_thread::sleep_for(std::chrono::milliseconds{10});  // bounded poll
+    }
+    BOOST_TEST(gone == finished.size());
+    for (const auto& id : kept) BOOST_TEST(admin.get("/tasks/" + id).status == 200u);
+}
+
 // Schema 2 replaced the listings' indexes; a database a taskd of schema 1 left is migrated on
 // start, and its tasks are listed, filtered and claimed as before.
 BOOST_AUTO_TEST_CASE(a_database_of_schema_1_is_migrated_and_keeps_its_tasks) {
