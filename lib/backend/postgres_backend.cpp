@@ -703,50 +703,38 @@ std::optional<model::Error> PostgresBackend::unavailable() const {
     return model::make_error(model::Errc::unavailable, "the database is unreachable (" + pool_->last_error() + ")");
 }
 
-Op<std::size_t> PostgresBackend::expire_leases(std::size_t max) {
-    const auto now = clock_.now();
-    std::vector<Task> expired;
+Op<std::size_t> PostgresBackend::release_found(const pg::Statement& find, pg::Params params, std::string_view reason) {
+    std::vector<Task> found;
     {
-        ParamList p;
-        p.add(now).add(static_cast<std::int64_t>(max));
-        auto rows = co_await run(kExpiredLeases, p.params());
+        auto rows = co_await run(find, params);
         if (!rows) co_return rows.error();
-        for (std::size_t i = 0; i < rows->size(); ++i) expired.push_back(task_at(*rows, i));
+        for (std::size_t i = 0; i < rows->size(); ++i) found.push_back(task_at(*rows, i));
     }
     // Several nodes may release the same task at once: the version decides, and the losers
     // skip it (it has changed: released, finished or heartbeated).
     std::size_t released = 0;
-    for (const Task& task : expired) {
+    for (const Task& task : found) {
         Task changed = task;
-        model::apply_release(changed, "lease expired", now);
-        auto stored = co_await store_if_unchanged(changed, task.version);
-        if (!stored) co_return stored.error();
-        if (*stored) {
-            ++released;
-            counters_.lease_expiries.add();
-        }
-    }
-    co_return released;
-}
-
-Op<std::size_t> PostgresBackend::release_orphaned(std::size_t max) {
-    std::vector<Task> orphaned;
-    {
-        ParamList p;
-        p.add(static_cast<std::int64_t>(max));
-        auto rows = co_await run(kOrphaned, p.params());
-        if (!rows) co_return rows.error();
-        for (std::size_t i = 0; i < rows->size(); ++i) orphaned.push_back(task_at(*rows, i));
-    }
-    std::size_t released = 0;
-    for (const Task& task : orphaned) {
-        Task changed = task;
-        model::apply_release(changed, "agent deleted", clock_.now());
+        model::apply_release(changed, reason, clock_.now());
         auto stored = co_await store_if_unchanged(changed, task.version);
         if (!stored) co_return stored.error();
         released += *stored;
     }
     co_return released;
+}
+
+Op<std::size_t> PostgresBackend::expire_leases(std::size_t max) {
+    ParamList p;
+    p.add(clock_.now()).add(static_cast<std::int64_t>(max));
+    auto released = co_await release_found(kExpiredLeases, p.params(), "lease expired");
+    if (released) counters_.lease_expiries.add(*released);
+    co_return released;
+}
+
+Op<std::size_t> PostgresBackend::release_orphaned(std::size_t max) {
+    ParamList p;
+    p.add(static_cast<std::int64_t>(max));
+    co_return co_await release_found(kOrphaned, p.params(), "agent deleted");
 }
 
 Op<std::vector<Uuid>> PostgresBackend::claimable_tenants(const std::vector<Uuid>& tenants, bool any) {

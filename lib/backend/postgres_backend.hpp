@@ -88,6 +88,8 @@ private:
     // One statement on a connection of the pool; a failure of the database is the client's 503.
     Op<pg::Rows> run(const pg::Statement& statement, pg::Params params = {});
     Op<std::optional<model::Task>> read_task(const model::Uuid& id);
+    // Releases the running tasks `find` answers (TASK_COLUMNS) for `reason`; how many.
+    Op<std::size_t> release_found(const pg::Statement& find, pg::Params params, std::string_view reason);
 
     std::shared_ptr<pg::Pool> pool_;
     const model::Clock& clock_;
