@@ -3,12 +3,15 @@
 #include "util/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <libpq-fe.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstring>
 #include <mutex>
 
@@ -158,17 +161,114 @@ Error Connection::lost(std::string_view context) {
     return Error{"", std::move(message), true};
 }
 
+namespace {
+
+std::vector<std::string> split_list(const std::string& list) {
+    std::vector<std::string> items;
+    std::size_t from = 0;
+    for (;;) {
+        const auto comma = list.find(',', from);
+        items.push_back(list.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+        if (comma == std::string::npos) return items;
+        from = comma + 1;
+    }
+}
+
+// Where to connect, as libpq's host, hostaddr and port lists of equal length.
+struct Endpoints {
+    std::vector<std::string> hosts, addresses, ports;
+};
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+    return out;
+}
+
+// libpq resolves a host *name* with a blocking getaddrinfo inside PQconnectPoll, which would
+// hold a thread of the executor (and every request on it) for as long as DNS takes: at an edge
+// site with a slow or absent resolver, seconds. So names are resolved here first, on Asio's
+// resolver (its own thread), and libpq gets the addresses as `hostaddr`; `host` stays, for TLS
+// verification and .pgpass. Each address of a name becomes an entry of its own, tried in order,
+// as libpq would. nullopt: nothing to resolve (addresses, socket directories, an explicit
+// hostaddr, or a string libpq will refuse with its own message).
+awaitable<Result<std::optional<Endpoints>>> resolve_names(const asio::any_io_executor& executor,
+                                                          const std::string& conninfo) {
+    char* parse_error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
+    if (parse_error) PQfreemem(parse_error);
+    if (!options) co_return std::optional<Endpoints>{};
+    std::string host, hostaddr, port;
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+        const std::string value = o->val ? o->val : "";
+        if (std::strcmp(o->keyword, "host") == 0) host = value;
+        else if (std::strcmp(o->keyword, "hostaddr") == 0) hostaddr = value;
+        else if (std::strcmp(o->keyword, "port") == 0) port = value;
+    }
+    PQconninfoFree(options);
+    if (host.empty() || !hostaddr.empty()) co_return std::optional<Endpoints>{};
+
+    const auto hosts = split_list(host);
+    const auto ports = split_list(port);
+    if (ports.size() != 1 && ports.size() != hosts.size()) co_return std::optional<Endpoints>{};  // libpq says why
+    Endpoints out;
+    bool any_name = false;
+    asio::ip::tcp::resolver resolver(executor);
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        const std::string& h = hosts[i];
+        const std::string& p = ports.size() == 1 ? ports[0] : ports[i];
+        boost::system::error_code ec;
+        (void)asio::ip::make_address(h, ec);
+        const bool literal = !h.empty() && !ec;
+        if (h.empty() || h.front() == '/' || h.front() == '@' || literal) {
+            out.hosts.push_back(h);
+            out.addresses.push_back(literal ? h : "");
+            out.ports.push_back(p);
+            continue;
+        }
+        any_name = true;
+        // Named first: GCC 12 mishandles a temporary std::string inside a co_await expression.
+        const std::string service = p.empty() ? "5432" : p;
+        auto [error, found] = co_await resolver.async_resolve(h, service, asio::as_tuple(asio::use_awaitable));
+        if (error)
+            co_return Error{"", "cannot connect to PostgreSQL: cannot resolve host \"" + h + "\": " + error.message(),
+                            true};
+        for (const auto& entry : found) {
+            out.hosts.push_back(h);
+            out.addresses.push_back(entry.endpoint().address().to_string());
+            out.ports.push_back(p);
+        }
+    }
+    if (!any_name) co_return std::optional<Endpoints>{};
+    co_return std::optional<Endpoints>(std::move(out));
+}
+
+}  // namespace
+
 awaitable<Result<std::unique_ptr<Connection>>> Connection::open(asio::any_io_executor executor, std::string conninfo,
                                                                 Options options) {
+    auto resolved = co_await resolve_names(executor, conninfo);
+    if (!resolved) co_return resolved.error();
+    std::string hosts, addresses, ports;
+    if (*resolved) {
+        hosts = joined((*resolved)->hosts);
+        addresses = joined((*resolved)->addresses);
+        ports = joined((*resolved)->ports);
+    }
     // Keywords are applied in order and the expanded connection string comes last, so what it
     // says wins over these defaults.
     // gssencmode: libpq would otherwise try GSSAPI encryption first wherever a Kerberos
     // credential cache exists, an extra round trip and calls into Kerberos we cannot make
     // asynchronous; a deployment that wants it says gssencmode=require in its URL.
-    const char* const keywords[] = {"application_name", "client_encoding", "keepalives_idle", "keepalives_interval",
-                                    "keepalives_count", "gssencmode", "dbname", nullptr};
-    const char* const values[] = {"taskd", "UTF8", "30", "10", "3", "disable", conninfo.c_str(), nullptr};
-    PGconn* raw = PQconnectStartParams(keywords, values, 1);
+    // The resolved endpoints come after the string, to replace its host and port lists; without
+    // names to resolve the list ends at dbname, and the string says where to connect.
+    std::array<const char*, 11> keywords{"application_name", "client_encoding", "keepalives_idle", "keepalives_interval",
+                                         "keepalives_count", "gssencmode", "dbname", "host", "hostaddr", "port",
+                                         nullptr};
+    const std::array<const char*, 11> values{"taskd", "UTF8", "30", "10", "3", "disable", conninfo.c_str(),
+                                             hosts.c_str(), addresses.c_str(), ports.c_str(), nullptr};
+    if (!*resolved) keywords[7] = nullptr;
+    PGconn* raw = PQconnectStartParams(keywords.data(), values.data(), 1);
     if (!raw) co_return Error{"", "cannot connect to PostgreSQL: out of memory", true};
     std::unique_ptr<Connection> c(new Connection(std::move(executor), raw, options));
     if (PQstatus(raw) == CONNECTION_BAD) co_return c->lost("cannot connect to PostgreSQL");

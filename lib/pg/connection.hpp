@@ -3,8 +3,9 @@
 // libpq runs in non-blocking mode; its socket is watched with a posix::stream_descriptor
 // (async_wait for readable/writable), so no thread ever blocks on the database: connecting
 // (PQconnectStartParams/PQconnectPoll), sending (PQsend*, PQflush until done) and receiving
-// (PQconsumeInput, PQisBusy, PQgetResult) all suspend the calling coroutine instead. Exception:
-// libpq resolves a host *name* with a blocking getaddrinfo; give an IP address to avoid it.
+// (PQconsumeInput, PQisBusy, PQgetResult) all suspend the calling coroutine instead. Host names
+// are resolved by Asio's resolver before libpq sees them (libpq's own getaddrinfo blocks); only
+// a name that comes from the PGHOST environment variable is still libpq's to resolve.
 //
 // Every value travels as a bound parameter in text format ($1, $2, ...): SQL is never built
 // from values. A parameter is std::nullopt for NULL. Named prepared statements are remembered

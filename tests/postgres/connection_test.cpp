@@ -51,6 +51,37 @@ BOOST_AUTO_TEST_CASE(an_unreachable_server_is_an_error_value) {
     BOOST_TEST(error.message.find("cannot connect") != std::string::npos, error.message);
 }
 
+// Host names are resolved before libpq sees them (its getaddrinfo would block a thread): every
+// address of a name is tried in order, as libpq would, so "localhost" reaches a server that
+// listens on 127.0.0.1 only even where the name resolves to ::1 first.
+BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_and_each_of_its_addresses_tried) {
+    IoThreads io;
+    std::string url = fresh_database();
+    const auto at = url.find("@127.0.0.1:");
+    BOOST_TEST_REQUIRE(at != std::string::npos, url);
+    url.replace(at, std::string("@127.0.0.1:").size(), "@localhost:");
+    auto answer = io.run([url]() -> asio::awaitable<std::string> {
+        auto c = co_await connect(url);
+        auto rows = co_await c->query("SELECT 'hello from ' || current_database()");
+        if (!rows) throw std::runtime_error(rows.error().message);
+        co_return std::string(rows->text(0, 0));
+    }());
+    BOOST_TEST(answer.starts_with("hello from "));
+}
+
+BOOST_AUTO_TEST_CASE(a_host_name_that_does_not_resolve_is_an_error_value_naming_it) {
+    IoThreads io;
+    auto error = io.run([]() -> asio::awaitable<pg::Error> {
+        // .invalid never resolves (RFC 2606).
+        auto opened = co_await pg::Connection::open(co_await asio::this_coro::executor,
+                                                    "postgresql://postgres@taskd-test.invalid:5432/postgres");
+        if (opened) throw std::runtime_error("connected to taskd-test.invalid");
+        co_return opened.error();
+    }());
+    BOOST_TEST(error.retryable());
+    BOOST_TEST(error.message.find("cannot resolve host \"taskd-test.invalid\"") != std::string::npos, error.message);
+}
+
 BOOST_AUTO_TEST_CASE(values_are_bound_never_spliced_including_null_quotes_and_unicode) {
     IoThreads io;
     const std::string url = fresh_database();
