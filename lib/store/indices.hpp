@@ -12,8 +12,7 @@
 // snapshots, the journal), so inserts go in with an end() hint.
 //
 // Thread-safety: none of its own. Everything but the queues' pop() (ClaimQueue) changes under
-// the store's exclusive lock; during a Replay, the Replay's index thread is the only user of
-// the ordered sets and the slots' indexed_* fields, the replaying thread of the queues.
+// the store's exclusive lock.
 #pragma once
 
 #include "model/status.hpp"

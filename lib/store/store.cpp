@@ -1,7 +1,5 @@
 #include "store/store.hpp"
 
-#include "store/replay.hpp"
-
 #include <algorithm>
 #include <cassert>
 #include <mutex>
@@ -27,7 +25,7 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
-        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) reindex(slot, t.status, t.agent_id);
+        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) indices_.move(slot, t.status, t.agent_id);
         track_lease(t);
     });
     deferred_.reclaim();
@@ -51,7 +49,7 @@ TaskSlot* Store::insert(Task&& task) {
     auto [place, fresh] = tasks_.try_emplace(t.id, std::move(slot));
     if (!fresh) return nullptr;
     TaskSlot* raw = place->second.get();
-    index(raw, t.status, t.agent_id);
+    indices_.add(raw, t.status, t.agent_id);
     if (t.status == Status::pending) indices_.enqueue(raw, false);
     track_lease(t);
     return raw;
@@ -61,18 +59,14 @@ void Store::erase(const Uuid& id) {
     auto it = tasks_.find(id);
     if (it == tasks_.end()) return;
     TaskSlot* slot = it->second.get();
-    unindex(slot);
+    indices_.remove(slot);
     if (slot->idempotency_key) {
         // The key may have been used again, for a newer task, once its window had passed.
         auto entry = idempotency_.find(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
         if (entry != idempotency_.end() && entry->second.task == id) idempotency_.erase(entry);
     }
-    if (indexer_) {
-        indexer_->keep(std::move(it->second));  // its unindex is still to come, on that thread
-    } else {
-        // A snapshot being written may still read this version: it goes the way of every version.
-        deferred_.retire(slot->current.exchange(nullptr));
-    }
+    // A snapshot being written may still read this version: it goes the way of every version.
+    deferred_.retire(slot->current.exchange(nullptr));
     tasks_.erase(it);
 }
 
@@ -95,7 +89,7 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     const Task& t = version->task;
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
     deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
-    if (moved) reindex(slot, t.status, t.agent_id);
+    if (moved) indices_.move(slot, t.status, t.agent_id);
     track_lease(t);
     if (t.status == Status::pending && !was_pending) {
         indices_.enqueue(slot, true);
@@ -475,89 +469,6 @@ std::uint64_t Store::log_last_seen() {
                                    journal::encode_agent_seen(entry.agent.id, model::from_micros(seen)));
     });
     return sequence;
-}
-
-// --- durability ---
-
-void Store::apply_state(const journal::TaskState& state) {
-    auto it = tasks_.find(state.id);
-    // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (it == tasks_.end() || state.version <= it->second->task().version) return;
-    Task changed = it->second->task();
-    journal::apply_state(changed, state);
-    replace(it->second.get(), std::move(changed));
-}
-
-void Store::apply(journal::Change change) {
-    Exclusive lock = lock_exclusive(false);
-    // Recovery applies changes one by one; the claim queues are built once, from the result,
-    // by the first operation after it.
-    indices_.mark_queues_stale();
-    apply_locked(std::move(change));
-}
-
-void Store::apply_locked(journal::Change&& change) {
-    std::visit(
-        [&](auto& c) {
-            using C = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<C, journal::TaskCreated>) {
-                const Uuid tenant = c.task.tenant_id, id = c.task.id;
-                const auto created = c.task.created_at;
-                TaskSlot* slot = insert(std::move(c.task));
-                if (!slot) return;  // there already
-                if (c.idempotency_key) {
-                    const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
-                                                          slot->task().max_attempts, slot->task().lease_seconds);
-                    slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
-                    idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
-                }
-            } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
-                apply_state(c.state);
-            } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
-                agents_.add(c.agent);
-            } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
-                agents_.remove(c.id);
-                for (const auto& state : c.released) apply_state(state);
-            } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                indices_.sweep_queues();
-                for (const Uuid& id : c.ids) erase(id);
-            } else if constexpr (std::is_same_v<C, journal::SnapshotTasks>) {
-                // Recovery hands these on one by one; a caller of apply() may not.
-                for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
-            } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
-                if (Agents::Entry* entry = agents_.find(c.id)) {
-                    auto& seen = entry->last_seen_us;
-                    seen = std::max(seen.load(), model::to_micros(c.at));
-                    entry->last_logged_us = seen.load();
-                }
-            }
-        },
-        change);
-}
-
-journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
-    journal::SnapshotData data;
-    {
-        // Writers wait while this runs: copy pointers in table order, nothing more. The versions
-        // stay alive (reclaim() waits) until `data` lets go of its hold.
-        const auto start = std::chrono::steady_clock::now();
-        std::shared_lock lock(mutex_);
-        data.sequence = log_.last_sequence();
-        under_lock(data.sequence);
-        data.hold = deferred_.hold();
-        data.agents.reserve(agents_.size());
-        agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
-        data.tasks.reserve(tasks_.size());
-        for (const auto& [id, slot] : tasks_)
-            data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)
-                                                                       : std::nullopt});
-        data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    }
-    // In created_at order, so that recovery appends to every index at its end.
-    std::sort(data.tasks.begin(), data.tasks.end(), [](const journal::SnapshotTask& a, const journal::SnapshotTask& b) {
-        return key_of(*a.task) < key_of(*b.task);
-    });
-    return data;
 }
 
 }  // namespace taskd::store

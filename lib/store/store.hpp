@@ -6,7 +6,7 @@
 // status, per agent, for listings; and the ClaimQueues, one per tenant and one across tenants
 // for shared agents), Agents (the registry), Deferred (what claims leave for the next
 // exclusive holder: fix-ups and retired versions), and the lease heap. Replay and capture
-// (store/replay.cpp, capture()) rebuild and copy the whole.
+// (store/replay.cpp) rebuild and copy the whole.
 //
 // Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
 // too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
@@ -198,11 +198,9 @@ public:
     // --- durability ---
     // Applies a change read back from disk by recovery. Call before serving.
     void apply(journal::Change change);
-    // The same for a whole recovery (store/replay.cpp): holds the lock exclusively from
-    // construction to destruction, and keeps the ordered indices on a second thread meanwhile,
-    // so that replaying a million records uses both cores. The destructor waits for the
-    // indices and builds the claim queues: then the store is as if every change had been
-    // applied with apply().
+    // The same for a whole recovery: holds the lock exclusively from construction to
+    // destruction, and builds the claim queues once, from the result, when it ends: then the
+    // store is as if every change had been applied with apply().
     class Replay {
     public:
         explicit Replay(Store& store);
@@ -211,12 +209,9 @@ public:
         Replay& operator=(const Replay&) = delete;
         void apply(journal::Change&& change) { store_.apply_locked(std::move(change)); }
 
-        class IndexThread;
-
     private:
         Store& store_;
         std::unique_lock<std::shared_mutex> lock_;
-        std::unique_ptr<IndexThread> indexer_;
     };
     // The whole state and the sequence number it corresponds to, taken under the shared lock
     // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held. The
@@ -236,11 +231,6 @@ private:
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
 
-    // The ordered sets' changes (Indices::add/remove/move): during a Replay they go to its
-    // index thread, else straight to indices_.
-    void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void unindex(TaskSlot* slot) const;
-    void reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
     void track_lease(const model::Task& t) const;
 
     // nullptr, and nothing done, when a task with this id is there already.
@@ -272,7 +262,6 @@ private:
     mutable Deferred deferred_;
     Counters counters_;
     Limits limits_;
-    Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
     // whichever method takes it first).

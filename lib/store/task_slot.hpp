@@ -8,8 +8,7 @@
 //   retires the old one; retired versions are freed only while the store's lock is held
 //   exclusively (no reader can be looking then) and no snapshot is being written from them.
 //
-// The other members belong to whoever holds the exclusive lock (during a Replay, the hooks and
-// indexed_* fields to its index thread: see Indices).
+// The other members belong to whoever holds the exclusive lock.
 #pragma once
 
 #include "model/task.hpp"

@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(replayed_journal_equals_the_live_store) {
             BOOST_TEST(test::replay_into(replica.store, log.records()) == log.last_sequence());
             expect_same(live, replica.store, true);
 
-            // As recovery does it: one Replay, the indices kept on its second thread.
+            // As recovery does it: one Replay, under one lock, the queues built at its end.
             Replica replayed;
             {
                 store::Store::Replay replay(replayed.store);
