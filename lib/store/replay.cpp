@@ -21,12 +21,12 @@ Store::Replay::Replay(Store& store) : store_(store), lock_(store.lock_exclusive(
 Store::Replay::~Replay() { store_.indices_.rebuild_queues(); }
 
 void Store::apply_state(const journal::TaskState& state) {
-    auto it = tasks_.find(state.id);
+    TaskSlot* slot = tasks_.find(state.id);
     // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (it == tasks_.end() || state.version <= it->second->task().version) return;
-    Task changed = it->second->task();
+    if (!slot || state.version <= slot->task().version) return;
+    Task changed = slot->task();
     journal::apply_state(changed, state);
-    replace(it->second.get(), std::move(changed));
+    replace(slot, std::move(changed));
 }
 
 void Store::apply(journal::Change change) {
@@ -89,9 +89,10 @@ journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& u
         data.agents.reserve(agents_.size());
         agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
         data.tasks.reserve(tasks_.size());
-        for (const auto& [id, slot] : tasks_)
-            data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)
-                                                                       : std::nullopt});
+        tasks_.for_each([&](const TaskSlot& slot) {
+            data.tasks.push_back({&slot.task(), slot.idempotency_key ? std::optional<std::string>(*slot.idempotency_key)
+                                                                     : std::nullopt});
+        });
         data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
     // In created_at order, so that recovery appends to every index at its end.

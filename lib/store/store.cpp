@@ -43,12 +43,9 @@ void Store::track_lease(const Task& t) const {
 TaskSlot* Store::insert(Task&& task) {
     auto version = std::make_unique<TaskVersion>(std::move(task));
     const Task& t = version->task;
-    auto slot = std::make_unique<TaskSlot>(version.release());
-    // One lookup for "is it new" and "where does it go" (recovery inserts a million); a task
-    // that is there already leaves `slot` untouched, freed on return.
-    auto [place, fresh] = tasks_.try_emplace(t.id, std::move(slot));
-    if (!fresh) return nullptr;
-    TaskSlot* raw = place->second.get();
+    // One lookup for "is it new" and "where does it go" (recovery inserts a million).
+    TaskSlot* raw = tasks_.insert(std::make_unique<TaskSlot>(version.release()));
+    if (!raw) return nullptr;
     indices_.add(raw, t.status, t.agent_id);
     if (t.status == Status::pending) indices_.enqueue(raw, false);
     track_lease(t);
@@ -56,9 +53,8 @@ TaskSlot* Store::insert(Task&& task) {
 }
 
 void Store::erase(const Uuid& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return;
-    TaskSlot* slot = it->second.get();
+    TaskSlot* slot = tasks_.find(id);
+    if (!slot) return;
     indices_.remove(slot);
     if (slot->idempotency_key) {
         // The key may have been used again, for a newer task, once its window had passed.
@@ -67,7 +63,7 @@ void Store::erase(const Uuid& id) {
     }
     // A snapshot being written may still read this version: it goes the way of every version.
     deferred_.retire(slot->current.exchange(nullptr));
-    tasks_.erase(it);
+    tasks_.erase(slot);
 }
 
 void Store::compact_leases() const {
@@ -136,10 +132,9 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
                         {model::FieldError{{"header", "Idempotency-Key"},
                                            "this Idempotency-Key was used with a different body",
                                            "value_error.idempotency_key.reused"}});
-                auto slot = tasks_.find(seen->second.task);
-                if (slot != tasks_.end()) {
+                if (const TaskSlot* slot = tasks_.find(seen->second.task)) {
                     counters_.idempotent_repeats.add();
-                    return Logged<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+                    return Logged<Created>{Created{slot->task(), true}, seen->second.sequence};
                 }
             }
         }
@@ -181,9 +176,9 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
 
 std::optional<Task> Store::find_task(const Uuid& id) const {
     std::shared_lock lock(mutex_);
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return std::nullopt;
-    return it->second->task();
+    const TaskSlot* slot = tasks_.find(id);
+    if (!slot) return std::nullopt;
+    return slot->task();
 }
 
 model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
@@ -192,12 +187,11 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
     std::optional<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
-        auto it = tasks_.find(id);
+        TaskSlot* slot = tasks_.find(id);
         // An agent may change only a task it holds or held last (GET's rule): any other task,
         // of its tenant or another, is missing to it, so that a PATCH cannot probe which ids exist.
-        if (it == tasks_.end() || (agent && it->second->task().agent_id != agent->id))
+        if (!slot || (agent && slot->task().agent_id != agent->id))
             return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
-        TaskSlot* slot = it->second.get();
         const auto now = clock_.now();
         const Task& current = slot->task();
         // Fencing: a holder whose lease ran out has lost the task, even before the expiry pass
@@ -331,9 +325,8 @@ Logged<std::size_t> Store::expire_leases() {
         while (!leases_.empty() && leases_.top().deadline_us <= now_us) {
             const Lease lease = leases_.top();
             leases_.pop();
-            auto it = tasks_.find(lease.task);
-            if (it == tasks_.end()) continue;
-            TaskSlot* slot = it->second.get();
+            TaskSlot* slot = tasks_.find(lease.task);
+            if (!slot) continue;
             const Task& t = slot->task();
             // A lease entry is stale once the task has changed since (heartbeat, finish, ...).
             if (t.version != lease.version || t.status != Status::running) continue;

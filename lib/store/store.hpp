@@ -40,8 +40,8 @@
 #include "store/indices.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
+#include "store/task_table.hpp"
 
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <array>
 #include <atomic>
@@ -208,6 +208,9 @@ public:
         Replay(const Replay&) = delete;
         Replay& operator=(const Replay&) = delete;
         void apply(journal::Change&& change) { store_.apply_locked(std::move(change)); }
+        // Room for `tasks` more tasks (a snapshot's count: journal::recover's ExpectTasks), so
+        // that the id table does not rehash a million entries on the way.
+        void reserve(std::size_t tasks) { store_.tasks_.reserve(store_.tasks_.size() + tasks); }
 
     private:
         Store& store_;
@@ -265,7 +268,7 @@ private:
 
     // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
     // whichever method takes it first).
-    boost::unordered_flat_map<Uuid, std::unique_ptr<TaskSlot>, UuidHash> tasks_;
+    TaskTable tasks_;
     mutable Indices indices_;
     mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;

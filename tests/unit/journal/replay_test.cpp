@@ -348,8 +348,9 @@ BOOST_AUTO_TEST_CASE(snapshot_and_later_segments_recover_the_live_store) {
     Replica replica;
     auto report = [&] {  // as the server recovers
         store::Store::Replay replay(replica.store);
-        return journal::recover(*storage, journal::RecoverMode::strict, false,
-                                [&](journal::Change&& c) { replay.apply(std::move(c)); });
+        return journal::recover(
+            *storage, journal::RecoverMode::strict, false, [&](journal::Change&& c) { replay.apply(std::move(c)); },
+            [&](std::uint64_t tasks) { replay.reserve(tasks); });
     }();
     BOOST_TEST_REQUIRE(report.has_value(), (report ? "" : report.error().message));
     BOOST_TEST(report->snapshot_file == journal::snapshot_name(data.sequence));
