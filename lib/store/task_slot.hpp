@@ -24,11 +24,12 @@
 
 namespace taskd::store {
 
+// Nothing but the task: a link for the retire list would take it from malloc's 160-byte chunks
+// to the 176-byte ones (Deferred keeps retired versions in a vector instead).
 struct TaskVersion {
     explicit TaskVersion(const model::Task& t) : task(t) {}
     explicit TaskVersion(model::Task&& t) : task(std::move(t)) {}
     const model::Task task;
-    TaskVersion* next_retired = nullptr;  // the retire list's link
 };
 
 inline std::uint64_t make_word(std::uint64_t version, model::Status status) {
