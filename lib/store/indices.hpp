@@ -26,10 +26,13 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace taskd::store {
 
@@ -132,6 +135,8 @@ public:
     }
     const AgentSet* agent(const Uuid& id) const;
     AgentSet* agent(const Uuid& id);
+    // The agent whose set holds `slot`, if any.
+    std::optional<Uuid> indexed_agent(const TaskSlot& slot) const;
 
     // Sets up `cursor` over what a listing with these filters walks, narrowest first: an
     // agent's tasks, a tenant's (by status), a status, all.
@@ -140,11 +145,21 @@ public:
 
 private:
     TenantIndex& tenant_of(const Uuid& id);
+    void join_agent(TaskSlot* slot, const Uuid& agent, bool newest);
+    void leave_agent(TaskSlot* slot);
 
     std::array<StatusSet, 4> by_status_;
     // Tenant indices are never dropped: their queues may be popped under the shared lock.
     std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
-    std::unordered_map<Uuid, AgentSet, UuidHash> by_agent_;
+    // Agents' sets by number (a deque: a set never moves), the numbers by agent, and numbers
+    // of emptied sets to give again. A slot names its agent's set by number (TaskSlot).
+    struct AgentTasks {
+        Uuid id{};
+        AgentSet tasks;
+    };
+    std::deque<AgentTasks> agents_;
+    std::unordered_map<Uuid, std::uint32_t, UuidHash> agent_numbers_;
+    std::vector<std::uint32_t> free_agent_numbers_;
     ClaimQueue shared_queue_;
     std::atomic<bool> queues_stale_{false};
 };

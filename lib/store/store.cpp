@@ -25,7 +25,7 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
-        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) indices_.move(slot, t.status, t.agent_id);
+        indices_.move(slot, t.status, t.agent_id);  // where the claim left it, if anywhere
         track_lease(t);
     });
     deferred_.reclaim();
