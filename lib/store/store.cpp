@@ -41,10 +41,10 @@ void Store::track_lease(const Task& t) const {
 }
 
 TaskSlot* Store::insert(Task&& task) {
-    auto version = std::make_unique<TaskVersion>(std::move(task));
+    auto* version = new TaskVersion(std::move(task));
     const Task& t = version->task;
     // One lookup for "is it new" and "where does it go" (recovery inserts a million).
-    TaskSlot* raw = tasks_.insert(std::make_unique<TaskSlot>(version.release()));
+    TaskSlot* raw = tasks_.insert(version);
     if (!raw) return nullptr;
     indices_.add(raw, t.status, t.agent_id);
     if (t.status == Status::pending) indices_.enqueue(raw, false);
