@@ -26,19 +26,14 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
         indices_.move(slot, t.status, t.agent_id);  // where the claim left it, if anywhere
-        track_lease(t);
+        leases_.track(t);
     });
     deferred_.reclaim();
     if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
     return lock;
 }
 
-// --- indices, queues and leases (exclusive lock) ---
-
-void Store::track_lease(const Task& t) const {
-    if (t.status == Status::running && t.lease_expires_at)
-        leases_.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
-}
+// --- a task's place in the parts (exclusive lock) ---
 
 TaskSlot* Store::insert(Task&& task) {
     auto* version = new TaskVersion(std::move(task));
@@ -48,7 +43,7 @@ TaskSlot* Store::insert(Task&& task) {
     if (!raw) return nullptr;
     indices_.add(raw, t.status, t.agent_id);
     if (t.status == Status::pending) indices_.enqueue(raw, false);
-    track_lease(t);
+    leases_.track(t);
     return raw;
 }
 
@@ -66,17 +61,6 @@ void Store::erase(const Uuid& id) {
     tasks_.erase(slot);
 }
 
-void Store::compact_leases() const {
-    const std::size_t running = indices_.count(Status::running);
-    if (leases_.size() <= 4 * running + 1024) return;
-    decltype(leases_) fresh;
-    for (const TaskSlot& slot : indices_.by_status(Status::running)) {
-        const Task& t = slot.task();
-        if (t.lease_expires_at) fresh.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
-    }
-    leases_ = std::move(fresh);
-}
-
 std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     const Task& before = slot->task();
     const bool was_pending = before.status == Status::pending;
@@ -86,7 +70,7 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
     deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
     if (moved) indices_.move(slot, t.status, t.agent_id);
-    track_lease(t);
+    leases_.track(t);
     if (t.status == Status::pending && !was_pending) {
         indices_.enqueue(slot, true);
         return t.tenant_id;
@@ -319,17 +303,14 @@ Logged<std::size_t> Store::expire_leases() {
     {
         Exclusive lock = lock_exclusive();
         if (!log_.healthy()) return out;
-        compact_leases();
+        leases_.compact(indices_.by_status(Status::running));
         const auto now = clock_.now();
-        const std::int64_t now_us = model::to_micros(now);
-        while (!leases_.empty() && leases_.top().deadline_us <= now_us) {
-            const Lease lease = leases_.top();
-            leases_.pop();
-            TaskSlot* slot = tasks_.find(lease.task);
+        while (const auto lease = leases_.take_due(model::to_micros(now))) {
+            TaskSlot* slot = tasks_.find(lease->task);
             if (!slot) continue;
             const Task& t = slot->task();
             // A lease entry is stale once the task has changed since (heartbeat, finish, ...).
-            if (t.version != lease.version || t.status != Status::running) continue;
+            if (t.version != lease->version || t.status != Status::running) continue;
             if (auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, out.sequence))
                 pending_again.push_back(*tenant);
             ++out.value;

@@ -1,12 +1,12 @@
 // Store: every task and agent, in memory, with the indices the API reads by and the queues
 // agents claim from.
 //
-// Tasks live in TaskSlots (one per task, for its life), found by id. The store is commands over
-// named parts: Indices (ordered sets of slots by (created_at, id) per status, per tenant and
-// status, per agent, for listings; and the ClaimQueues, one per tenant and one across tenants
-// for shared agents), Agents (the registry), Deferred (what claims leave for the next
-// exclusive holder: fix-ups and retired versions), and the lease heap. Replay and capture
-// (store/replay.cpp) rebuild and copy the whole.
+// Tasks live in TaskSlots (one per task, for its life). The store is commands over named
+// parts: TaskTable (the slots by id), Indices (ordered sets of slots by (created_at, id) per
+// status, per tenant and status, per agent, for listings; and the ClaimQueues, one per tenant
+// and one across tenants for shared agents), Leases (running tasks by deadline), Agents (the
+// registry), Deferred (what claims leave for the next exclusive holder: fix-ups and retired
+// versions). Replay and capture (store/replay.cpp) rebuild and copy the whole.
 //
 // Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
 // too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
@@ -38,6 +38,7 @@
 #include "store/deferred.hpp"
 #include "store/idempotency.hpp"
 #include "store/indices.hpp"
+#include "store/leases.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
 #include "store/task_table.hpp"
@@ -48,7 +49,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -222,27 +222,17 @@ public:
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    struct Lease {
-        std::int64_t deadline_us;
-        Uuid task;
-        std::uint64_t version;  // the lease belongs to this version; a later one makes it stale
-        friend bool operator>(const Lease& a, const Lease& b) { return a.deadline_us > b.deadline_us; }
-    };
     using Exclusive = std::unique_lock<std::shared_mutex>;
 
     // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
 
-    void track_lease(const model::Task& t) const;
-
     // nullptr, and nothing done, when a task with this id is there already.
     TaskSlot* insert(model::Task&& task);
     // Only for a task that is not pending, after Indices::sweep_queues(): no queue entry may
     // point at it.
     void erase(const Uuid& id);
-    // Drops lease entries that heartbeats and finishes made stale, when they are most of them.
-    void compact_leases() const;
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
     std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
@@ -260,17 +250,18 @@ private:
     std::function<void(const Uuid&)> on_pending_;
 
     mutable std::shared_mutex mutex_;
-    // Mutable, as indices_: reads that take the lock exclusively (counts, listings after
-    // claims) do the claims' deferred work first, as every exclusive holder does.
-    mutable Deferred deferred_;
     Counters counters_;
     Limits limits_;
 
-    // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
-    // whichever method takes it first).
+    // Everything below changes only under the exclusive lock, but for what claims do under
+    // the shared one (Deferred, ClaimQueue pops, a slot's word and version). Mutable: the
+    // claims' deferred work, which moves tasks in the indices and adds their leases, is done
+    // by whichever method takes the lock exclusively first, reads among them (counts, stats,
+    // a listing after claims); nothing else changes in a const method.
+    mutable Deferred deferred_;
     TaskTable tasks_;
     mutable Indices indices_;
-    mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
+    mutable Leases leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     Agents agents_;
 };
