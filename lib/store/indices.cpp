@@ -138,6 +138,8 @@ void Indices::sweep_queues_if_bloated() {
     for (auto& [id, t] : by_tenant_)
         bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
     if (bloated) sweep_queues();
+    shared_queue_.trim();
+    for (auto& [id, t] : by_tenant_) t->queue.trim();
 }
 
 void Indices::walk(Cursor& cursor, const std::optional<Uuid>& tenant, const std::optional<Status>& status,

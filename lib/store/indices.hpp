@@ -123,6 +123,7 @@ public:
     void sweep_queues();
     // ...and when a queue holds many more entries than pending tasks, which stale entries of
     // tasks claimed through the other queue make it (the shared one, with no shared agent).
+    // Either way, queues give back the memory of a backlog that has been claimed.
     void sweep_queues_if_bloated();
 
     const StatusSet& by_status(model::Status s) const { return by_status_[slot_of(s)]; }
