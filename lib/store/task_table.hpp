@@ -8,7 +8,9 @@
 // its snapshot first (reserve()).
 //
 // Slots come from blocks of 4096, not from malloc one by one, which would round a 136-byte
-// slot up to a 144-byte chunk; a freed slot's place is the next one given out.
+// slot up to a 144-byte chunk; a freed slot's place is the next one given out. Under
+// AddressSanitizer a place not in use is poisoned, so that a slot used after its task was
+// erased is still caught, as it was when malloc gave them.
 //
 // Thread-safety: none of its own; lookups under the store's lock, changes under it exclusively.
 #pragma once
@@ -17,6 +19,7 @@
 #include "store/task_slot.hpp"
 
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <sanitizer/asan_interface.h>
 
 #include <cstddef>
 #include <new>
@@ -30,7 +33,10 @@ public:
     TaskTable() = default;
     ~TaskTable() {
         for (TaskSlot* slot : slots_) slot->~TaskSlot();
-        for (void* block : blocks_) ::operator delete(block);
+        for (void* block : blocks_) {
+            ASAN_UNPOISON_MEMORY_REGION(block, kSlotsPerBlock * sizeof(TaskSlot));
+            ::operator delete(block);
+        }
     }
     TaskTable(const TaskTable&) = delete;
     TaskTable& operator=(const TaskTable&) = delete;
@@ -68,16 +74,25 @@ private:
     static_assert(sizeof(TaskSlot) >= sizeof(Free) && alignof(TaskSlot) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
 
     void* allocate() {
-        if (free_) return std::exchange(free_, free_->next);
-        if (blocks_.empty() || used_ == kSlotsPerBlock) {
-            blocks_.push_back(::operator new(kSlotsPerBlock * sizeof(TaskSlot)));
-            used_ = 0;
+        void* place;
+        if (free_) {
+            ASAN_UNPOISON_MEMORY_REGION(free_, sizeof(TaskSlot));
+            place = std::exchange(free_, free_->next);
+        } else {
+            if (blocks_.empty() || used_ == kSlotsPerBlock) {
+                blocks_.push_back(::operator new(kSlotsPerBlock * sizeof(TaskSlot)));
+                ASAN_POISON_MEMORY_REGION(blocks_.back(), kSlotsPerBlock * sizeof(TaskSlot));
+                used_ = 0;
+            }
+            place = static_cast<char*>(blocks_.back()) + used_++ * sizeof(TaskSlot);
+            ASAN_UNPOISON_MEMORY_REGION(place, sizeof(TaskSlot));
         }
-        return static_cast<char*>(blocks_.back()) + used_++ * sizeof(TaskSlot);
+        return place;
     }
     void destroy(TaskSlot* slot) {
         slot->~TaskSlot();
         free_ = new (static_cast<void*>(slot)) Free{free_};
+        ASAN_POISON_MEMORY_REGION(slot, sizeof(TaskSlot));
     }
 
     struct ById {
