@@ -132,12 +132,15 @@ std::optional<RecoveryError> Recovery::load_snapshot(const std::string& name, st
     if (parse_file_header(data, kSnapshotMagic, header) != ParseResult::ok || header.first_sequence != sequence)
         return RecoveryError{"snapshot " + name + " has a damaged header" + refuse};
     // Its snapshot_end record closes the file and is of fixed size: its task count, checked
-    // against the records below, is the hint.
+    // against the records below, is the hint. Only a count the file could hold (every task
+    // takes its 16-byte id at least): a damaged or forged one must not have the store reserve
+    // more than the file's worth before the records below show the damage.
     constexpr std::size_t kEndBytes = kRecordHeaderBytes + 16;
     if (RecordView end; data.size() >= kFileHeaderBytes + kEndBytes &&
                         parse_record(data.subspan(data.size() - kEndBytes), end) == ParseResult::ok &&
                         end.type == RecordType::snapshot_end && end.size == kEndBytes) {
-        if (auto change = decode_change(end.type, end.payload))
+        const auto change = decode_change(end.type, end.payload);
+        if (change && std::get<SnapshotEnd>(*change).tasks <= data.size() / 16)
             expected_tasks_.store(std::get<SnapshotEnd>(*change).tasks, std::memory_order_relaxed);
     }
 
