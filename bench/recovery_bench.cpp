@@ -131,8 +131,9 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     auto report = [&] {
         store::Store::Replay replay(recovered);
-        return journal::recover(*storage, journal::RecoverMode::strict, false,
-                                [&](journal::Change&& c) { replay.apply(std::move(c)); });
+        return journal::recover(
+            *storage, journal::RecoverMode::strict, false, [&](journal::Change&& c) { replay.apply(std::move(c)); },
+            [&](std::uint64_t tasks) { replay.reserve(tasks); });
     }();
     const double took = ms_since(t0);
     if (!report) {

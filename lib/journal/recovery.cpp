@@ -5,12 +5,14 @@
 #include "util/batch_channel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <thread>
+#include <utility>
 
 namespace taskd::journal {
 namespace {
@@ -58,8 +60,9 @@ std::string at(const std::string& file, std::size_t offset) { return file + " at
 
 class Recovery {
 public:
-    Recovery(Storage& storage, RecoverMode mode, bool read_only, const ApplyChange& apply)
-        : storage_(storage), mode_(mode), read_only_(read_only), apply_(apply) {}
+    Recovery(Storage& storage, RecoverMode mode, bool read_only, const ApplyChange& apply,
+             std::atomic<std::uint64_t>& expected_tasks)
+        : storage_(storage), mode_(mode), read_only_(read_only), apply_(apply), expected_tasks_(expected_tasks) {}
 
     boost::system::result<RecoveryReport, RecoveryError> run();
 
@@ -76,6 +79,7 @@ private:
     RecoverMode mode_;
     bool read_only_;
     const ApplyChange& apply_;
+    std::atomic<std::uint64_t>& expected_tasks_;  // set before the first change is applied
     RecoveryReport report_;
     std::uint64_t expected_ = 1;  // the next sequence number to replay
     std::vector<std::string> later_segments_;
@@ -127,6 +131,18 @@ std::optional<RecoveryError> Recovery::load_snapshot(const std::string& name, st
     FileHeader header;
     if (parse_file_header(data, kSnapshotMagic, header) != ParseResult::ok || header.first_sequence != sequence)
         return RecoveryError{"snapshot " + name + " has a damaged header" + refuse};
+    // Its snapshot_end record closes the file and is of fixed size: its task count, checked
+    // against the records below, is the hint. Only a count the file could hold (every task
+    // takes its 16-byte id at least): a damaged or forged one must not have the store reserve
+    // more than the file's worth before the records below show the damage.
+    constexpr std::size_t kEndBytes = kRecordHeaderBytes + 16;
+    if (RecordView end; data.size() >= kFileHeaderBytes + kEndBytes &&
+                        parse_record(data.subspan(data.size() - kEndBytes), end) == ParseResult::ok &&
+                        end.type == RecordType::snapshot_end && end.size == kEndBytes) {
+        const auto change = decode_change(end.type, end.payload);
+        if (change && std::get<SnapshotEnd>(*change).tasks <= data.size() / 16)
+            expected_tasks_.store(std::get<SnapshotEnd>(*change).tasks, std::memory_order_relaxed);
+    }
 
     std::size_t offset = kFileHeaderBytes;
     std::uint64_t next = 1, agents = 0, tasks = 0;
@@ -289,18 +305,24 @@ std::optional<std::uint64_t> parse_snapshot_name(const std::string& name) {
 }
 
 boost::system::result<RecoveryReport, RecoveryError> recover(Storage& storage, RecoverMode mode, bool read_only,
-                                                             const ApplyChange& apply) {
+                                                             const ApplyChange& apply, const ExpectTasks& expect) {
     // Reading, checking and decoding the records (a fifth of recovering a million tasks) runs
     // on a second thread, ahead of the caller's thread, which applies the changes in order.
     util::BatchChannel<Change> changes(kDecodedBatch, kMaxDecodedBatchesWaiting);
     std::optional<boost::system::result<RecoveryReport, RecoveryError>> outcome;
+    std::atomic<std::uint64_t> expected_tasks{0};
     std::thread decoder([&] {
         const ApplyChange hand_over = [&](Change&& c) { changes.push(std::move(c)); };
-        outcome.emplace(Recovery(storage, mode, read_only, hand_over).run());
+        outcome.emplace(Recovery(storage, mode, read_only, hand_over, expected_tasks).run());
         changes.close();
     });
-    while (auto batch = changes.pop())
+    bool first = true;
+    while (auto batch = changes.pop()) {
+        if (std::exchange(first, false) && expect) {
+            if (const std::uint64_t tasks = expected_tasks.load(std::memory_order_relaxed)) expect(tasks);
+        }
         for (Change& c : *batch) apply(std::move(c));
+    }
     decoder.join();
     return std::move(*outcome);
 }

@@ -54,9 +54,13 @@ struct RecoveryError {
 
 // Called once per change, in order; the change may be moved from.
 using ApplyChange = std::function<void(Change&&)>;
+// Called at most once, before the first change and on the same thread, with the number of
+// tasks the snapshot holds (read from its last record first), so that the store can make room
+// for them at once. A hint: the records are checked as they come, as if it had not been given.
+using ExpectTasks = std::function<void(std::uint64_t tasks)>;
 
 boost::system::result<RecoveryReport, RecoveryError> recover(Storage& storage, RecoverMode mode, bool read_only,
-                                                             const ApplyChange& apply);
+                                                             const ApplyChange& apply, const ExpectTasks& expect = {});
 
 std::string snapshot_name(std::uint64_t sequence);
 // Parses "journal-<20 digits>.log" / "snapshot-<20 digits>.snap".

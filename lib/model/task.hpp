@@ -28,15 +28,16 @@ struct Task {
     Uuid id{};
     Uuid tenant_id{};
     std::optional<Uuid> agent_id;  // the current holder while running; the last one after
-    // Beside agent_id's flag: in the padding it leaves (a Task is 8 bytes smaller for it).
+    // status and attempts fill the padding agent_id's flag leaves: a Task is 152 bytes, and a
+    // store's version of it (doc/design.md, "Memory per task") fits malloc's 160-byte chunks.
     Status status = Status::pending;
+    std::uint32_t attempts = 0;
     std::string type;
     JsonText payload;              // a JSON object, never null
     JsonText result;               // a JSON object, or null
     Timestamp created_at{};
     Timestamp updated_at{};
     std::optional<Timestamp> lease_expires_at;  // set exactly while running
-    std::uint32_t attempts = 0;
     std::uint32_t max_attempts = kDefaultMaxAttempts;
     std::uint32_t lease_seconds = kDefaultLeaseSeconds;
     // One more at every change; the journal replays a state only over an older one.

@@ -19,7 +19,8 @@ int check_data(const std::filesystem::path& dir, std::ostream& out) {
     auto report = [&] {
         store::Store::Replay replay(store);
         return journal::recover(*storage, journal::RecoverMode::strict, true,
-                                [&](journal::Change&& change) { replay.apply(std::move(change)); });
+                                [&](journal::Change&& change) { replay.apply(std::move(change)); },
+                                [&](std::uint64_t tasks) { replay.reserve(tasks); });
     }();
     out << "data directory: " << dir.string() << "\n";
     if (!report) {

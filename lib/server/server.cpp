@@ -280,7 +280,9 @@ int run(const Config& config) {
     const auto recovery_start = std::chrono::steady_clock::now();
     auto report = [&] {
         store::Store::Replay replay(*store);
-        return journal::recover(*storage, config.recover, false, [&](journal::Change&& c) { replay.apply(std::move(c)); });
+        return journal::recover(
+            *storage, config.recover, false, [&](journal::Change&& c) { replay.apply(std::move(c)); },
+            [&](std::uint64_t tasks) { replay.reserve(tasks); });
     }();
     if (!report) {
         util::log_error("recovery failed: " + report.error().message);

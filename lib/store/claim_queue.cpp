@@ -59,6 +59,16 @@ std::uint64_t ClaimQueue::waiting() const {
     return head >= items_.size() ? 0 : items_.size() - head;
 }
 
+void ClaimQueue::trim() {
+    clamp();
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    if (items_.capacity() <= 2 * (items_.size() - head) + kCompactAfter) return;
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head));
+    items_.shrink_to_fit();
+    head_.store(0, std::memory_order_relaxed);
+    size_.store(items_.size(), std::memory_order_release);
+}
+
 void ClaimQueue::clear() {
     items_.clear();
     head_.store(0, std::memory_order_relaxed);

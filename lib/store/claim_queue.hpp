@@ -44,6 +44,9 @@ public:
     // still waiting there (found by binary search: the waiting entries are in order).
     void put_back(TaskSlot* slot);
     std::uint64_t waiting() const;  // entries not yet popped (some may be stale)
+    // Gives back the array's memory when it is mostly spent or empty: a queue keeps the size of
+    // its longest backlog otherwise (8 bytes a task, for every task it ever held at once).
+    void trim();
     // Drops the entries not yet popped for which `drop(slot)` is true, and the spent ones.
     template <class Pred>
     void remove_if(Pred drop) {

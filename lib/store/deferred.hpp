@@ -8,15 +8,18 @@
 //   the exclusive lock (no reader can be looking then), and not while a snapshot that points at
 //   them is being written (hold()).
 //
-// Both are lock-free stacks: claims push from any thread at once; take_fixups() and reclaim()
-// run under the exclusive lock.
+// Fix-ups are a lock-free stack: claims push from any thread at once. Retired versions go into
+// a vector under a mutex of their own, held for a push_back (claims already queue on the
+// journal's mutex to append): a link in every version would cost 16 bytes a task (TaskVersion).
+// take_fixups() and reclaim() run under the exclusive lock.
 #pragma once
 
 #include "store/task_slot.hpp"
 
 #include <atomic>
 #include <memory>
-#include <utility>
+#include <mutex>
+#include <vector>
 
 namespace taskd::store {
 
@@ -26,14 +29,17 @@ public:
     Deferred(const Deferred&) = delete;
     Deferred& operator=(const Deferred&) = delete;
     // No reader is left: every retired version goes (slots free their current ones).
-    ~Deferred() { free_all(retired_.exchange(nullptr)); }
+    ~Deferred() { free_all(); }
 
     // Any thread, under the store's lock shared or exclusive.
     void queue_fixup(TaskSlot* slot) {
         if (!slot->fixup_queued.exchange(true, std::memory_order_acq_rel)) push(fixups_, slot, &TaskSlot::next_fixup);
     }
     bool fixups_pending() const { return fixups_.load(std::memory_order_acquire) != nullptr; }
-    void retire(TaskVersion* version) { push(retired_, version, &TaskVersion::next_retired); }
+    void retire(TaskVersion* version) {
+        std::lock_guard lock(retired_mutex_);
+        retired_.push_back(version);
+    }
 
     // Exclusive lock only. Calls `fix(slot)` for every slot queued since the last call.
     template <class F>
@@ -49,7 +55,7 @@ public:
     // Exclusive lock only: frees the retired versions, unless a snapshot holds them.
     void reclaim() {
         if (holds_.load(std::memory_order_acquire) > 0) return;
-        free_all(retired_.exchange(nullptr, std::memory_order_acquire));
+        free_all();
     }
     // While the returned handle lives, reclaim() frees nothing (a snapshot is being written
     // from versions that may be retired meanwhile).
@@ -66,12 +72,17 @@ private:
             node->*next = old;
         } while (!head.compare_exchange_weak(old, node, std::memory_order_release, std::memory_order_relaxed));
     }
-    static void free_all(TaskVersion* v) {
-        while (v) delete std::exchange(v, v->next_retired);
+    void free_all() {
+        std::lock_guard lock(retired_mutex_);
+        for (TaskVersion* v : retired_) delete v;
+        retired_.clear();
+        // A burst of claims between two exclusive holders may have grown it far.
+        if (retired_.capacity() > 4096) retired_.shrink_to_fit();
     }
 
     std::atomic<TaskSlot*> fixups_{nullptr};
-    std::atomic<TaskVersion*> retired_{nullptr};
+    std::mutex retired_mutex_;
+    std::vector<TaskVersion*> retired_;
     std::atomic<int> holds_{0};
 };
 

@@ -21,13 +21,47 @@ ClaimQueue* Indices::tenant_queue(const Uuid& tenant) {
 }
 
 const AgentSet* Indices::agent(const Uuid& id) const {
-    auto it = by_agent_.find(id);
-    return it == by_agent_.end() ? nullptr : &it->second;
+    auto it = agent_numbers_.find(id);
+    return it == agent_numbers_.end() ? nullptr : &agents_[it->second].tasks;
 }
 
 AgentSet* Indices::agent(const Uuid& id) {
-    auto it = by_agent_.find(id);
-    return it == by_agent_.end() ? nullptr : &it->second;
+    auto it = agent_numbers_.find(id);
+    return it == agent_numbers_.end() ? nullptr : &agents_[it->second].tasks;
+}
+
+std::optional<Uuid> Indices::indexed_agent(const TaskSlot& slot) const {
+    if (slot.indexed_agent == TaskSlot::kNoAgent) return std::nullopt;
+    return agents_[slot.indexed_agent].id;
+}
+
+void Indices::join_agent(TaskSlot* slot, const Uuid& agent, bool newest) {
+    auto [it, fresh] = agent_numbers_.try_emplace(agent, 0);
+    if (fresh) {
+        if (free_agent_numbers_.empty()) {
+            it->second = static_cast<std::uint32_t>(agents_.size());
+            agents_.emplace_back();
+        } else {
+            it->second = free_agent_numbers_.back();
+            free_agent_numbers_.pop_back();
+        }
+        agents_[it->second].id = agent;
+    }
+    AgentSet& of = agents_[it->second].tasks;
+    if (newest) of.insert(of.end(), *slot);
+    else of.insert(*slot);
+    slot->indexed_agent = it->second;
+}
+
+void Indices::leave_agent(TaskSlot* slot) {
+    if (slot->indexed_agent == TaskSlot::kNoAgent) return;
+    AgentTasks& of = agents_[slot->indexed_agent];
+    of.tasks.erase(of.tasks.iterator_to(*slot));
+    if (of.tasks.empty()) {
+        agent_numbers_.erase(of.id);
+        free_agent_numbers_.push_back(slot->indexed_agent);
+    }
+    slot->indexed_agent = TaskSlot::kNoAgent;
 }
 
 // Slots go in with an end() hint: tasks arrive in created_at order (creates, recovery,
@@ -37,22 +71,15 @@ void Indices::add(TaskSlot* slot, Status status, const std::optional<Uuid>& agen
     by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), *slot);
     t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), *slot);
     slot->indexed_status = status;
-    if (agent) {
-        AgentSet& of = by_agent_[*agent];
-        of.insert(of.end(), *slot);
-    }
-    slot->indexed_agent = agent;
+    if (agent) join_agent(slot, *agent, true);
+    else slot->indexed_agent = TaskSlot::kNoAgent;
 }
 
 void Indices::remove(TaskSlot* slot) {
     TenantIndex& t = tenant_of(slot->task().tenant_id);
     by_status_[slot_of(slot->indexed_status)].erase(by_status_[slot_of(slot->indexed_status)].iterator_to(*slot));
     t.by_status[slot_of(slot->indexed_status)].erase(t.by_status[slot_of(slot->indexed_status)].iterator_to(*slot));
-    if (slot->indexed_agent) {
-        auto a = by_agent_.find(*slot->indexed_agent);
-        a->second.erase(a->second.iterator_to(*slot));
-        if (a->second.empty()) by_agent_.erase(a);
-    }
+    leave_agent(slot);
 }
 
 void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) {
@@ -67,14 +94,9 @@ void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& age
         t.by_status[slot_of(status)].insert(*slot);
         slot->indexed_status = status;
     }
-    if (agent != slot->indexed_agent) {
-        if (slot->indexed_agent) {
-            auto a = by_agent_.find(*slot->indexed_agent);
-            a->second.erase(a->second.iterator_to(*slot));
-            if (a->second.empty()) by_agent_.erase(a);
-        }
-        if (agent) by_agent_[*agent].insert(*slot);
-        slot->indexed_agent = agent;
+    if (agent != indexed_agent(*slot)) {
+        leave_agent(slot);
+        if (agent) join_agent(slot, *agent, false);
     }
 }
 
@@ -116,6 +138,8 @@ void Indices::sweep_queues_if_bloated() {
     for (auto& [id, t] : by_tenant_)
         bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
     if (bloated) sweep_queues();
+    shared_queue_.trim();
+    for (auto& [id, t] : by_tenant_) t->queue.trim();
 }
 
 void Indices::walk(Cursor& cursor, const std::optional<Uuid>& tenant, const std::optional<Status>& status,

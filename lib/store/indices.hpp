@@ -12,8 +12,7 @@
 // snapshots, the journal), so inserts go in with an end() hint.
 //
 // Thread-safety: none of its own. Everything but the queues' pop() (ClaimQueue) changes under
-// the store's exclusive lock; during a Replay, the Replay's index thread is the only user of
-// the ordered sets and the slots' indexed_* fields, the replaying thread of the queues.
+// the store's exclusive lock.
 #pragma once
 
 #include "model/status.hpp"
@@ -27,10 +26,13 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace taskd::store {
 
@@ -121,6 +123,7 @@ public:
     void sweep_queues();
     // ...and when a queue holds many more entries than pending tasks, which stale entries of
     // tasks claimed through the other queue make it (the shared one, with no shared agent).
+    // Either way, queues give back the memory of a backlog that has been claimed.
     void sweep_queues_if_bloated();
 
     const StatusSet& by_status(model::Status s) const { return by_status_[slot_of(s)]; }
@@ -133,6 +136,8 @@ public:
     }
     const AgentSet* agent(const Uuid& id) const;
     AgentSet* agent(const Uuid& id);
+    // The agent whose set holds `slot`, if any.
+    std::optional<Uuid> indexed_agent(const TaskSlot& slot) const;
 
     // Sets up `cursor` over what a listing with these filters walks, narrowest first: an
     // agent's tasks, a tenant's (by status), a status, all.
@@ -141,11 +146,21 @@ public:
 
 private:
     TenantIndex& tenant_of(const Uuid& id);
+    void join_agent(TaskSlot* slot, const Uuid& agent, bool newest);
+    void leave_agent(TaskSlot* slot);
 
     std::array<StatusSet, 4> by_status_;
     // Tenant indices are never dropped: their queues may be popped under the shared lock.
     std::unordered_map<Uuid, std::unique_ptr<TenantIndex>, UuidHash> by_tenant_;
-    std::unordered_map<Uuid, AgentSet, UuidHash> by_agent_;
+    // Agents' sets by number (a deque: a set never moves), the numbers by agent, and numbers
+    // of emptied sets to give again. A slot names its agent's set by number (TaskSlot).
+    struct AgentTasks {
+        Uuid id{};
+        AgentSet tasks;
+    };
+    std::deque<AgentTasks> agents_;
+    std::unordered_map<Uuid, std::uint32_t, UuidHash> agent_numbers_;
+    std::vector<std::uint32_t> free_agent_numbers_;
     ClaimQueue shared_queue_;
     std::atomic<bool> queues_stale_{false};
 };

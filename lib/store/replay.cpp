@@ -1,70 +1,105 @@
-#include "store/replay.hpp"
+// Store's durability: changes read back from disk applied (recovery), and the whole state
+// copied for a snapshot.
+#include "store/store.hpp"
+
+#include <algorithm>
 
 namespace taskd::store {
-namespace {
-// Operations handed over at a time: one lock and wake-up per batch, not per operation.
-constexpr std::size_t kBatch = 4096;
-// Batches the replaying thread may be ahead by (ops are 40 bytes: 10 MiB at most).
-constexpr std::size_t kMaxBatchesWaiting = 64;
-}  // namespace
 
-// --- Store::Replay ---
+using model::Task;
 
+// Recovery applies a million changes one by one under one lock. The ordered sets' inserts are
+// cheap with the slots' intrusive hooks and end() hints (tasks come in created_at order), so
+// they are made here, inline; a second thread that kept them cost the replaying thread more
+// to hand each operation over than the operation itself (doc/design.md, "Snapshots and
+// recovery").
 Store::Replay::Replay(Store& store) : store_(store), lock_(store.lock_exclusive(false)) {
     // The claim queues are built once, from the result, when the replay ends.
     store_.indices_.mark_queues_stale();
-    indexer_ = std::make_unique<IndexThread>(store_.indices_);
-    store_.indexer_ = indexer_.get();
 }
 
-Store::Replay::~Replay() {
-    indexer_->finish();
-    store_.indexer_ = nullptr;
-    indexer_.reset();
-    store_.indices_.rebuild_queues();
+Store::Replay::~Replay() { store_.indices_.rebuild_queues(); }
+
+void Store::apply_state(const journal::TaskState& state) {
+    TaskSlot* slot = tasks_.find(state.id);
+    // A state no newer than the task's is already in it (or superseded): replay is idempotent.
+    if (!slot || state.version <= slot->task().version) return;
+    Task changed = slot->task();
+    journal::apply_state(changed, state);
+    replace(slot, std::move(changed));
 }
 
-// --- the dispatch in Store ---
-
-void Store::index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const {
-    if (indexer_) return indexer_->add(slot, status, agent);
-    indices_.add(slot, status, agent);
+void Store::apply(journal::Change change) {
+    Exclusive lock = lock_exclusive(false);
+    // Recovery applies changes one by one; the claim queues are built once, from the result,
+    // by the first operation after it.
+    indices_.mark_queues_stale();
+    apply_locked(std::move(change));
 }
 
-void Store::unindex(TaskSlot* slot) const {
-    if (indexer_) return indexer_->remove(slot);
-    indices_.remove(slot);
-}
-
-void Store::reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const {
-    if (indexer_) return indexer_->move(slot, status, agent);
-    indices_.move(slot, status, agent);
-}
-
-// --- IndexThread ---
-
-Store::Replay::IndexThread::IndexThread(Indices& indices)
-    : indices_(indices), ops_(kBatch, kMaxBatchesWaiting), thread_([this] { run(); }) {}
-
-Store::Replay::IndexThread::~IndexThread() { finish(); }
-
-void Store::Replay::IndexThread::finish() {
-    if (!thread_.joinable()) return;
-    ops_.close();
-    thread_.join();
-    erased_.clear();
-}
-
-void Store::Replay::IndexThread::run() {
-    while (auto batch = ops_.pop()) {
-        for (const Op& op : *batch) {
-            switch (op.kind) {
-                case Op::index: indices_.add(op.slot, op.status, op.agent); break;
-                case Op::unindex: indices_.remove(op.slot); break;
-                case Op::reindex: indices_.move(op.slot, op.status, op.agent); break;
+void Store::apply_locked(journal::Change&& change) {
+    std::visit(
+        [&](auto& c) {
+            using C = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<C, journal::TaskCreated>) {
+                const Uuid tenant = c.task.tenant_id, id = c.task.id;
+                const auto created = c.task.created_at;
+                TaskSlot* slot = insert(std::move(c.task));
+                if (!slot) return;  // there already
+                if (c.idempotency_key) {
+                    const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
+                                                          slot->task().max_attempts, slot->task().lease_seconds);
+                    slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
+                    idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
+                }
+            } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
+                apply_state(c.state);
+            } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
+                agents_.add(c.agent);
+            } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
+                agents_.remove(c.id);
+                for (const auto& state : c.released) apply_state(state);
+            } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
+                indices_.sweep_queues();
+                for (const Uuid& id : c.ids) erase(id);
+            } else if constexpr (std::is_same_v<C, journal::SnapshotTasks>) {
+                // Recovery hands these on one by one; a caller of apply() may not.
+                for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
+            } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
+                if (Agents::Entry* entry = agents_.find(c.id)) {
+                    auto& seen = entry->last_seen_us;
+                    seen = std::max(seen.load(), model::to_micros(c.at));
+                    entry->last_logged_us = seen.load();
+                }
             }
-        }
+        },
+        change);
+}
+
+journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
+    journal::SnapshotData data;
+    {
+        // Writers wait while this runs: copy pointers in table order, nothing more. The versions
+        // stay alive (reclaim() waits) until `data` lets go of its hold.
+        const auto start = std::chrono::steady_clock::now();
+        std::shared_lock lock(mutex_);
+        data.sequence = log_.last_sequence();
+        under_lock(data.sequence);
+        data.hold = deferred_.hold();
+        data.agents.reserve(agents_.size());
+        agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
+        data.tasks.reserve(tasks_.size());
+        tasks_.for_each([&](const TaskSlot& slot) {
+            data.tasks.push_back({&slot.task(), slot.idempotency_key ? std::optional<std::string>(*slot.idempotency_key)
+                                                                     : std::nullopt});
+        });
+        data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
+    // In created_at order, so that recovery appends to every index at its end.
+    std::sort(data.tasks.begin(), data.tasks.end(), [](const journal::SnapshotTask& a, const journal::SnapshotTask& b) {
+        return key_of(*a.task) < key_of(*b.task);
+    });
+    return data;
 }
 
 }  // namespace taskd::store

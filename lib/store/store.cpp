@@ -1,7 +1,5 @@
 #include "store/store.hpp"
 
-#include "store/replay.hpp"
-
 #include <algorithm>
 #include <cassert>
 #include <mutex>
@@ -27,64 +25,40 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     deferred_.take_fixups([this](TaskSlot* slot) {
         const Task& t = slot->task();
-        if (t.status != slot->indexed_status || t.agent_id != slot->indexed_agent) reindex(slot, t.status, t.agent_id);
-        track_lease(t);
+        indices_.move(slot, t.status, t.agent_id);  // where the claim left it, if anywhere
+        leases_.track(t);
     });
     deferred_.reclaim();
     if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
     return lock;
 }
 
-// --- indices, queues and leases (exclusive lock) ---
-
-void Store::track_lease(const Task& t) const {
-    if (t.status == Status::running && t.lease_expires_at)
-        leases_.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
-}
+// --- a task's place in the parts (exclusive lock) ---
 
 TaskSlot* Store::insert(Task&& task) {
-    auto version = std::make_unique<TaskVersion>(std::move(task));
+    auto* version = new TaskVersion(std::move(task));
     const Task& t = version->task;
-    auto slot = std::make_unique<TaskSlot>(version.release());
-    // One lookup for "is it new" and "where does it go" (recovery inserts a million); a task
-    // that is there already leaves `slot` untouched, freed on return.
-    auto [place, fresh] = tasks_.try_emplace(t.id, std::move(slot));
-    if (!fresh) return nullptr;
-    TaskSlot* raw = place->second.get();
-    index(raw, t.status, t.agent_id);
+    // One lookup for "is it new" and "where does it go" (recovery inserts a million).
+    TaskSlot* raw = tasks_.insert(version);
+    if (!raw) return nullptr;
+    indices_.add(raw, t.status, t.agent_id);
     if (t.status == Status::pending) indices_.enqueue(raw, false);
-    track_lease(t);
+    leases_.track(t);
     return raw;
 }
 
 void Store::erase(const Uuid& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return;
-    TaskSlot* slot = it->second.get();
-    unindex(slot);
+    TaskSlot* slot = tasks_.find(id);
+    if (!slot) return;
+    indices_.remove(slot);
     if (slot->idempotency_key) {
         // The key may have been used again, for a newer task, once its window had passed.
         auto entry = idempotency_.find(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
         if (entry != idempotency_.end() && entry->second.task == id) idempotency_.erase(entry);
     }
-    if (indexer_) {
-        indexer_->keep(std::move(it->second));  // its unindex is still to come, on that thread
-    } else {
-        // A snapshot being written may still read this version: it goes the way of every version.
-        deferred_.retire(slot->current.exchange(nullptr));
-    }
-    tasks_.erase(it);
-}
-
-void Store::compact_leases() const {
-    const std::size_t running = indices_.count(Status::running);
-    if (leases_.size() <= 4 * running + 1024) return;
-    decltype(leases_) fresh;
-    for (const TaskSlot& slot : indices_.by_status(Status::running)) {
-        const Task& t = slot.task();
-        if (t.lease_expires_at) fresh.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
-    }
-    leases_ = std::move(fresh);
+    // A snapshot being written may still read this version: it goes the way of every version.
+    deferred_.retire(slot->current.exchange(nullptr));
+    tasks_.erase(slot);
 }
 
 std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
@@ -95,8 +69,8 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
     const Task& t = version->task;
     slot->word.store(make_word(t.version, t.status), std::memory_order_release);
     deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
-    if (moved) reindex(slot, t.status, t.agent_id);
-    track_lease(t);
+    if (moved) indices_.move(slot, t.status, t.agent_id);
+    leases_.track(t);
     if (t.status == Status::pending && !was_pending) {
         indices_.enqueue(slot, true);
         return t.tenant_id;
@@ -142,10 +116,9 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
                         {model::FieldError{{"header", "Idempotency-Key"},
                                            "this Idempotency-Key was used with a different body",
                                            "value_error.idempotency_key.reused"}});
-                auto slot = tasks_.find(seen->second.task);
-                if (slot != tasks_.end()) {
+                if (const TaskSlot* slot = tasks_.find(seen->second.task)) {
                     counters_.idempotent_repeats.add();
-                    return Logged<Created>{Created{slot->second->task(), true}, seen->second.sequence};
+                    return Logged<Created>{Created{slot->task(), true}, seen->second.sequence};
                 }
             }
         }
@@ -187,9 +160,9 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
 
 std::optional<Task> Store::find_task(const Uuid& id) const {
     std::shared_lock lock(mutex_);
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return std::nullopt;
-    return it->second->task();
+    const TaskSlot* slot = tasks_.find(id);
+    if (!slot) return std::nullopt;
+    return slot->task();
 }
 
 model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch& patch,
@@ -198,12 +171,11 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
     std::optional<Uuid> pending_again;
     {
         Exclusive lock = lock_exclusive();
-        auto it = tasks_.find(id);
+        TaskSlot* slot = tasks_.find(id);
         // An agent may change only a task it holds or held last (GET's rule): any other task,
         // of its tenant or another, is missing to it, so that a PATCH cannot probe which ids exist.
-        if (it == tasks_.end() || (agent && it->second->task().agent_id != agent->id))
+        if (!slot || (agent && slot->task().agent_id != agent->id))
             return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
-        TaskSlot* slot = it->second.get();
         const auto now = clock_.now();
         const Task& current = slot->task();
         // Fencing: a holder whose lease ran out has lost the task, even before the expiry pass
@@ -331,18 +303,14 @@ Logged<std::size_t> Store::expire_leases() {
     {
         Exclusive lock = lock_exclusive();
         if (!log_.healthy()) return out;
-        compact_leases();
+        leases_.compact(indices_.by_status(Status::running));
         const auto now = clock_.now();
-        const std::int64_t now_us = model::to_micros(now);
-        while (!leases_.empty() && leases_.top().deadline_us <= now_us) {
-            const Lease lease = leases_.top();
-            leases_.pop();
-            auto it = tasks_.find(lease.task);
-            if (it == tasks_.end()) continue;
-            TaskSlot* slot = it->second.get();
+        while (const auto lease = leases_.take_due(model::to_micros(now))) {
+            TaskSlot* slot = tasks_.find(lease->task);
+            if (!slot) continue;
             const Task& t = slot->task();
             // A lease entry is stale once the task has changed since (heartbeat, finish, ...).
-            if (t.version != lease.version || t.status != Status::running) continue;
+            if (t.version != lease->version || t.status != Status::running) continue;
             if (auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, out.sequence))
                 pending_again.push_back(*tenant);
             ++out.value;
@@ -475,89 +443,6 @@ std::uint64_t Store::log_last_seen() {
                                    journal::encode_agent_seen(entry.agent.id, model::from_micros(seen)));
     });
     return sequence;
-}
-
-// --- durability ---
-
-void Store::apply_state(const journal::TaskState& state) {
-    auto it = tasks_.find(state.id);
-    // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (it == tasks_.end() || state.version <= it->second->task().version) return;
-    Task changed = it->second->task();
-    journal::apply_state(changed, state);
-    replace(it->second.get(), std::move(changed));
-}
-
-void Store::apply(journal::Change change) {
-    Exclusive lock = lock_exclusive(false);
-    // Recovery applies changes one by one; the claim queues are built once, from the result,
-    // by the first operation after it.
-    indices_.mark_queues_stale();
-    apply_locked(std::move(change));
-}
-
-void Store::apply_locked(journal::Change&& change) {
-    std::visit(
-        [&](auto& c) {
-            using C = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<C, journal::TaskCreated>) {
-                const Uuid tenant = c.task.tenant_id, id = c.task.id;
-                const auto created = c.task.created_at;
-                TaskSlot* slot = insert(std::move(c.task));
-                if (!slot) return;  // there already
-                if (c.idempotency_key) {
-                    const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
-                                                          slot->task().max_attempts, slot->task().lease_seconds);
-                    slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
-                    idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
-                }
-            } else if constexpr (std::is_same_v<C, journal::TaskChanged>) {
-                apply_state(c.state);
-            } else if constexpr (std::is_same_v<C, journal::AgentRegistered>) {
-                agents_.add(c.agent);
-            } else if constexpr (std::is_same_v<C, journal::AgentDeleted>) {
-                agents_.remove(c.id);
-                for (const auto& state : c.released) apply_state(state);
-            } else if constexpr (std::is_same_v<C, journal::TasksPurged>) {
-                indices_.sweep_queues();
-                for (const Uuid& id : c.ids) erase(id);
-            } else if constexpr (std::is_same_v<C, journal::SnapshotTasks>) {
-                // Recovery hands these on one by one; a caller of apply() may not.
-                for (auto& task : c.tasks) apply_locked(journal::Change{std::move(task)});
-            } else if constexpr (std::is_same_v<C, journal::AgentSeen>) {
-                if (Agents::Entry* entry = agents_.find(c.id)) {
-                    auto& seen = entry->last_seen_us;
-                    seen = std::max(seen.load(), model::to_micros(c.at));
-                    entry->last_logged_us = seen.load();
-                }
-            }
-        },
-        change);
-}
-
-journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
-    journal::SnapshotData data;
-    {
-        // Writers wait while this runs: copy pointers in table order, nothing more. The versions
-        // stay alive (reclaim() waits) until `data` lets go of its hold.
-        const auto start = std::chrono::steady_clock::now();
-        std::shared_lock lock(mutex_);
-        data.sequence = log_.last_sequence();
-        under_lock(data.sequence);
-        data.hold = deferred_.hold();
-        data.agents.reserve(agents_.size());
-        agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
-        data.tasks.reserve(tasks_.size());
-        for (const auto& [id, slot] : tasks_)
-            data.tasks.push_back({&slot->task(), slot->idempotency_key ? std::optional<std::string>(*slot->idempotency_key)
-                                                                       : std::nullopt});
-        data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    }
-    // In created_at order, so that recovery appends to every index at its end.
-    std::sort(data.tasks.begin(), data.tasks.end(), [](const journal::SnapshotTask& a, const journal::SnapshotTask& b) {
-        return key_of(*a.task) < key_of(*b.task);
-    });
-    return data;
 }
 
 }  // namespace taskd::store

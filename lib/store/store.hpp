@@ -1,12 +1,12 @@
 // Store: every task and agent, in memory, with the indices the API reads by and the queues
 // agents claim from.
 //
-// Tasks live in TaskSlots (one per task, for its life), found by id. The store is commands over
-// named parts: Indices (ordered sets of slots by (created_at, id) per status, per tenant and
-// status, per agent, for listings; and the ClaimQueues, one per tenant and one across tenants
-// for shared agents), Agents (the registry), Deferred (what claims leave for the next
-// exclusive holder: fix-ups and retired versions), and the lease heap. Replay and capture
-// (store/replay.cpp, capture()) rebuild and copy the whole.
+// Tasks live in TaskSlots (one per task, for its life). The store is commands over named
+// parts: TaskTable (the slots by id), Indices (ordered sets of slots by (created_at, id) per
+// status, per tenant and status, per agent, for listings; and the ClaimQueues, one per tenant
+// and one across tenants for shared agents), Leases (running tasks by deadline), Agents (the
+// registry), Deferred (what claims leave for the next exclusive holder: fix-ups and retired
+// versions). Replay and capture (store/replay.cpp) rebuild and copy the whole.
 //
 // Locking. One std::shared_mutex. Reads (get, list, authenticate) share it. A claim shares it
 // too: it pops a queue without a lock, wins the task by compare-and-swap on the slot's state
@@ -38,17 +38,17 @@
 #include "store/deferred.hpp"
 #include "store/idempotency.hpp"
 #include "store/indices.hpp"
+#include "store/leases.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
+#include "store/task_table.hpp"
 
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -198,11 +198,9 @@ public:
     // --- durability ---
     // Applies a change read back from disk by recovery. Call before serving.
     void apply(journal::Change change);
-    // The same for a whole recovery (store/replay.cpp): holds the lock exclusively from
-    // construction to destruction, and keeps the ordered indices on a second thread meanwhile,
-    // so that replaying a million records uses both cores. The destructor waits for the
-    // indices and builds the claim queues: then the store is as if every change had been
-    // applied with apply().
+    // The same for a whole recovery: holds the lock exclusively from construction to
+    // destruction, and builds the claim queues once, from the result, when it ends: then the
+    // store is as if every change had been applied with apply().
     class Replay {
     public:
         explicit Replay(Store& store);
@@ -210,13 +208,13 @@ public:
         Replay(const Replay&) = delete;
         Replay& operator=(const Replay&) = delete;
         void apply(journal::Change&& change) { store_.apply_locked(std::move(change)); }
-
-        class IndexThread;
+        // Room for `tasks` more tasks (a snapshot's count: journal::recover's ExpectTasks), so
+        // that the id table does not rehash a million entries on the way.
+        void reserve(std::size_t tasks) { store_.tasks_.reserve(store_.tasks_.size() + tasks); }
 
     private:
         Store& store_;
         std::unique_lock<std::shared_mutex> lock_;
-        std::unique_ptr<IndexThread> indexer_;
     };
     // The whole state and the sequence number it corresponds to, taken under the shared lock
     // (changes wait, reads do not); `under_lock(sequence)` runs while the lock is held. The
@@ -224,32 +222,17 @@ public:
     journal::SnapshotData capture(const std::function<void(std::uint64_t)>& under_lock) const;
 
 private:
-    struct Lease {
-        std::int64_t deadline_us;
-        Uuid task;
-        std::uint64_t version;  // the lease belongs to this version; a later one makes it stale
-        friend bool operator>(const Lease& a, const Lease& b) { return a.deadline_us > b.deadline_us; }
-    };
     using Exclusive = std::unique_lock<std::shared_mutex>;
 
     // The exclusive lock, with the claims' deferred work done first (fix-ups, freeing, and
     // the queues' rebuild after recovery unless `rebuild` is false: recovery itself).
     Exclusive lock_exclusive(bool rebuild = true) const;
 
-    // The ordered sets' changes (Indices::add/remove/move): during a Replay they go to its
-    // index thread, else straight to indices_.
-    void index(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void unindex(TaskSlot* slot) const;
-    void reindex(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent) const;
-    void track_lease(const model::Task& t) const;
-
     // nullptr, and nothing done, when a task with this id is there already.
     TaskSlot* insert(model::Task&& task);
     // Only for a task that is not pending, after Indices::sweep_queues(): no queue entry may
     // point at it.
     void erase(const Uuid& id);
-    // Drops lease entries that heartbeats and finishes made stale, when they are most of them.
-    void compact_leases() const;
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
     std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
@@ -267,18 +250,18 @@ private:
     std::function<void(const Uuid&)> on_pending_;
 
     mutable std::shared_mutex mutex_;
-    // Mutable, as indices_: reads that take the lock exclusively (counts, listings after
-    // claims) do the claims' deferred work first, as every exclusive holder does.
-    mutable Deferred deferred_;
     Counters counters_;
     Limits limits_;
-    Replay::IndexThread* indexer_ = nullptr;          // while a Replay runs
 
-    // Everything below changes only under the exclusive lock (mutable: fix-ups are drained by
-    // whichever method takes it first).
-    boost::unordered_flat_map<Uuid, std::unique_ptr<TaskSlot>, UuidHash> tasks_;
+    // Everything below changes only under the exclusive lock, but for what claims do under
+    // the shared one (Deferred, ClaimQueue pops, a slot's word and version). Mutable: the
+    // claims' deferred work, which moves tasks in the indices and adds their leases, is done
+    // by whichever method takes the lock exclusively first, reads among them (counts, stats,
+    // a listing after claims); nothing else changes in a const method.
+    mutable Deferred deferred_;
+    TaskTable tasks_;
     mutable Indices indices_;
-    mutable std::priority_queue<Lease, std::vector<Lease>, std::greater<>> leases_;
+    mutable Leases leases_;
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     Agents agents_;
 };

@@ -8,8 +8,7 @@
 //   retires the old one; retired versions are freed only while the store's lock is held
 //   exclusively (no reader can be looking then) and no snapshot is being written from them.
 //
-// The other members belong to whoever holds the exclusive lock (during a Replay, the hooks and
-// indexed_* fields to its index thread: see Indices).
+// The other members belong to whoever holds the exclusive lock.
 #pragma once
 
 #include "model/task.hpp"
@@ -20,16 +19,16 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 namespace taskd::store {
 
+// Nothing but the task: a link for the retire list would take it from malloc's 160-byte chunks
+// to the 176-byte ones (Deferred keeps retired versions in a vector instead).
 struct TaskVersion {
     explicit TaskVersion(const model::Task& t) : task(t) {}
     explicit TaskVersion(model::Task&& t) : task(std::move(t)) {}
     const model::Task task;
-    TaskVersion* next_retired = nullptr;  // the retire list's link
 };
 
 inline std::uint64_t make_word(std::uint64_t version, model::Status status) {
@@ -42,9 +41,7 @@ struct TaskSlot {
     explicit TaskSlot(TaskVersion* first)
         : word(make_word(first->task.version, first->task.status)),
           current(first),
-          key(key_of(first->task)),
-          indexed_agent(first->task.agent_id),
-          indexed_status(first->task.status) {}
+          key(key_of(first->task)) {}
     ~TaskSlot() { delete current.load(std::memory_order_relaxed); }
     TaskSlot(const TaskSlot&) = delete;
     TaskSlot& operator=(const TaskSlot&) = delete;
@@ -64,11 +61,14 @@ struct TaskSlot {
 
     // What the ordered sets hold for this task: a claim (under the shared lock) leaves them
     // behind and queues the slot on the fix-up list; the next exclusive holder moves the task
-    // to its real place.
-    std::optional<Uuid> indexed_agent;
-    model::Status indexed_status;
-    std::atomic<bool> fixup_queued{false};
+    // to its real place. The agent's set by the number Indices gives it (kNoAgent: none): 4
+    // bytes where an optional<Uuid> took 17, so that the slot is 136 bytes, within malloc's
+    // 144-byte chunks (doc/design.md, "Memory per task").
+    static constexpr std::uint32_t kNoAgent = UINT32_MAX;
     TaskSlot* next_fixup = nullptr;
+    std::uint32_t indexed_agent = kNoAgent;
+    model::Status indexed_status = model::Status::pending;
+    std::atomic<bool> fixup_queued{false};
 
     const model::Task& task() const { return current.load(std::memory_order_acquire)->task; }
 };

@@ -1,7 +1,7 @@
 // BatchChannel<T>: items handed from one thread to another, in order, a batch at a time.
 //
 // For work split into two stages on two cores (recovery decodes records on one thread and
-// applies them on another; a replay applies changes on one and keeps the indices on another).
+// applies them on another).
 // Handing items over one by one would cost a lock and a wake-up each; a batch of thousands
 // costs one. At most `max_waiting` full batches wait: a producer that runs ahead blocks, so
 // memory stays bounded when the consumer is the slower stage.

@@ -105,7 +105,7 @@ inline std::string step_error(const Seen& b, const journal::TaskState& s) {
 
 // One pass over the journal: every task's states, in log order, must be one version apart and
 // legal steps (so no running task changes hands without going back to pending); each record
-// is applied to `into` as well, as recovery does (Store::Replay, with its index thread).
+// is applied to `into` as well, as recovery does (through a Store::Replay).
 struct JournalWalk {
     std::size_t records = 0;
     bool unreadable = false;  // a record that does not parse, decode or follow in sequence

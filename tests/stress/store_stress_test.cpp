@@ -352,7 +352,7 @@ void run(int threads) {
     BOOST_TEST(test::dump(s) == test::dump(replayed), boost::test_tools::per_element());
 
     // And as the server recovers: the journal as one segment, decoded on recover()'s thread,
-    // applied through a Replay (whose index thread keeps the ordered sets).
+    // applied through a Replay.
     test::MemoryStorage storage;
     storage.put(journal::segment_name(1), journal::file_header(journal::kSegmentMagic, 1) + log.records());
     journal::MemoryLog recovered_log;

@@ -15,6 +15,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <random>
 
 namespace {
@@ -250,7 +252,7 @@ BOOST_AUTO_TEST_CASE(replayed_journal_equals_the_live_store) {
             BOOST_TEST(test::replay_into(replica.store, log.records()) == log.last_sequence());
             expect_same(live, replica.store, true);
 
-            // As recovery does it: one Replay, the indices kept on its second thread.
+            // As recovery does it: one Replay, under one lock, the queues built at its end.
             Replica replayed;
             {
                 store::Store::Replay replay(replayed.store);
@@ -346,12 +348,26 @@ BOOST_AUTO_TEST_CASE(snapshot_and_later_segments_recover_the_live_store) {
     writer.close();
 
     Replica replica;
+    std::optional<std::uint64_t> expected;  // the snapshot's count, told before its tasks
+    std::size_t applied_before = 0, told = 0;
     auto report = [&] {  // as the server recovers
         store::Store::Replay replay(replica.store);
-        return journal::recover(*storage, journal::RecoverMode::strict, false,
-                                [&](journal::Change&& c) { replay.apply(std::move(c)); });
+        return journal::recover(
+            *storage, journal::RecoverMode::strict, false,
+            [&](journal::Change&& c) {
+                if (!expected) ++applied_before;
+                replay.apply(std::move(c));
+            },
+            [&](std::uint64_t tasks) {
+                ++told;
+                expected = tasks;
+                replay.reserve(tasks);
+            });
     }();
     BOOST_TEST_REQUIRE(report.has_value(), (report ? "" : report.error().message));
+    BOOST_TEST(told == 1u);
+    BOOST_TEST(applied_before == 0u);
+    BOOST_TEST(expected.value_or(0) == data.tasks.size());
     BOOST_TEST(report->snapshot_file == journal::snapshot_name(data.sequence));
     BOOST_TEST(report->snapshot_sequence == data.sequence);
     BOOST_TEST(report->snapshot_tasks == data.tasks.size());
@@ -361,8 +377,40 @@ BOOST_AUTO_TEST_CASE(snapshot_and_later_segments_recover_the_live_store) {
     expect_same(live, replica.store, true);
     expect_same_claims(live, replica.store);
 
-    // A damaged newest snapshot stops the start in every mode: the journal it covers is gone.
+    // A snapshot_end whose count the file could not hold (a record with a valid CRC: a bug or
+    // a forgery) is no hint, and its snapshot stops the start as any whose counts are wrong.
     const auto path = dir.path() / journal::snapshot_name(data.sequence);
+    {
+        std::string bytes;
+        {
+            std::ifstream in(path, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        const std::size_t end_bytes = journal::kRecordHeaderBytes + 16;
+        BOOST_TEST_REQUIRE(bytes.size() > end_bytes);
+        journal::RecordView end;
+        BOOST_TEST_REQUIRE((journal::parse_record(test::bytes_of(std::string_view(bytes).substr(bytes.size() - end_bytes)),
+                                                  end) == journal::ParseResult::ok));
+        BOOST_TEST_REQUIRE((end.type == journal::RecordType::snapshot_end));
+        std::string forged = bytes.substr(0, bytes.size() - end_bytes);
+        journal::append_record(forged, journal::RecordType::snapshot_end, end.sequence,
+                               journal::encode_snapshot_end(data.agents.size(), std::uint64_t{1} << 40));
+        {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out << forged;
+        }
+        Replica again;
+        bool hinted = false;
+        auto refused = journal::recover(
+            *storage, journal::RecoverMode::strict, false, [&](const journal::Change& c) { again.store.apply(c); },
+            [&](std::uint64_t) { hinted = true; });
+        BOOST_TEST(!hinted);
+        BOOST_TEST_REQUIRE(!refused.has_value());
+        BOOST_TEST(refused.error().message.find("counts do not match") != std::string::npos, refused.error().message);
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    // A damaged newest snapshot stops the start in every mode: the journal it covers is gone.
     {
         std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
         f.seekg(100);
