@@ -66,7 +66,7 @@ CREATE INDEX taskd_idempotency_keys_created ON taskd_idempotency_keys (created_a
 )sql",
     // 2: listings by state. Every change of a task's status is a new row version that PostgreSQL
     // enters in every index whose predicate it meets (a changed indexed column rules out HOT
-    // updates), so four indexes over all tasks cost 12 index entries per task's life for the
+    // updates), so four indexes over all tasks cost 11 index entries per task's life for the
     // admin's listings alone: the lifecycle bench made 1,450-1,850 per second with them, 2,000-
     // 2,350 without (doc/postgres.md). The listings now read each status apart: pending tasks
     // through the claims' indexes, running ones (as many as agents at work) by sorting them,

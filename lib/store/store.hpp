@@ -43,7 +43,6 @@
 #include "store/task_slot.hpp"
 #include "store/task_table.hpp"
 
-
 #include <array>
 #include <atomic>
 #include <functional>
