@@ -20,6 +20,15 @@ asio::awaitable<std::unique_ptr<pg::Connection>> connect(std::string url, pg::Co
     co_return std::move(*opened);
 }
 
+// The error of connecting to `url`, which must fail.
+pg::Error open_error(IoThreads& io, std::string url) {
+    return io.run([url = std::move(url)]() -> asio::awaitable<pg::Error> {
+        auto opened = co_await pg::Connection::open(co_await asio::this_coro::executor, url);
+        if (opened) throw std::runtime_error("connected to " + url);
+        co_return opened.error();
+    }());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(connection)
@@ -40,12 +49,7 @@ BOOST_AUTO_TEST_CASE(connects_with_a_url_and_answers_a_query) {
 BOOST_AUTO_TEST_CASE(an_unreachable_server_is_an_error_value) {
     IoThreads io;
     // Port 1 (tcpmux): nothing listens there on a test machine, so the connect is refused.
-    auto error = io.run([]() -> asio::awaitable<pg::Error> {
-        auto opened = co_await pg::Connection::open(co_await asio::this_coro::executor,
-                                                    "postgresql://postgres@127.0.0.1:1/postgres");
-        if (opened) throw std::runtime_error("connected to port 1");
-        co_return opened.error();
-    }());
+    const auto error = open_error(io, "postgresql://postgres@127.0.0.1:1/postgres");
     BOOST_TEST(error.connection_lost);
     BOOST_TEST(error.retryable());
     BOOST_TEST(error.message.find("cannot connect") != std::string::npos, error.message);
@@ -71,13 +75,8 @@ BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_and_each_of_its_addresses_tried) {
 
 BOOST_AUTO_TEST_CASE(a_host_name_that_does_not_resolve_is_an_error_value_naming_it) {
     IoThreads io;
-    auto error = io.run([]() -> asio::awaitable<pg::Error> {
-        // .invalid never resolves (RFC 2606).
-        auto opened = co_await pg::Connection::open(co_await asio::this_coro::executor,
-                                                    "postgresql://postgres@taskd-test.invalid:5432/postgres");
-        if (opened) throw std::runtime_error("connected to taskd-test.invalid");
-        co_return opened.error();
-    }());
+    // .invalid never resolves (RFC 2606).
+    const auto error = open_error(io, "postgresql://postgres@taskd-test.invalid:5432/postgres");
     BOOST_TEST(error.retryable());
     BOOST_TEST(error.message.find("cannot resolve host \"taskd-test.invalid\"") != std::string::npos, error.message);
 }
