@@ -547,12 +547,7 @@ Op<bool> PostgresBackend::list_tasks(const store::TaskFilter& filter, const std:
 Op<model::Agent> PostgresBackend::register_agent(std::string name, std::optional<Uuid> tenant_id,
                                                  const model::TokenHash& token_hash) {
     if (has_nul(name)) co_return nul_refused("name");
-    model::Agent a;
-    a.id = model::random_uuid();
-    a.name = std::move(name);
-    a.tenant_id = tenant_id;
-    a.token_hash = token_hash;
-    a.created_at = clock_.now();
+    model::Agent a = model::new_agent(std::move(name), tenant_id, token_hash, clock_.now());
     ParamList p;
     p.add(a.id).add(a.name).add(a.tenant_id).add(hex(a.token_hash)).add(a.created_at);
     auto rows = co_await run(kRegisterAgent, p.params());

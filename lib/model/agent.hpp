@@ -27,4 +27,9 @@ struct Agent {
     std::optional<Timestamp> last_seen_at;
 };
 
+// A new agent, with a fresh id, registered at `now`: both stores register agents so.
+inline Agent new_agent(std::string name, std::optional<Uuid> tenant_id, const TokenHash& token_hash, Timestamp now) {
+    return Agent{random_uuid(), std::move(name), tenant_id, token_hash, now, std::nullopt};
+}
+
 }  // namespace taskd::model

@@ -350,12 +350,7 @@ model::Result<Logged<model::Agent>> Store::register_agent(std::string name, std:
                                                               const model::TokenHash& token_hash) {
     Exclusive lock = lock_exclusive();
     if (auto ok = check_log(); !ok) return ok.error();
-    model::Agent result;
-    result.id = model::random_uuid();
-    result.name = std::move(name);
-    result.tenant_id = tenant_id;
-    result.token_hash = token_hash;
-    result.created_at = clock_.now();
+    model::Agent result = model::new_agent(std::move(name), tenant_id, token_hash, clock_.now());
     const std::uint64_t sequence = log_.append(RecordType::agent_registered, journal::encode_agent_registered(result));
     agents_.add(result);
     return Logged<model::Agent>{std::move(result), sequence};
