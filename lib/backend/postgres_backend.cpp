@@ -733,14 +733,8 @@ Op<std::size_t> PostgresBackend::release_orphaned(std::size_t max) {
 }
 
 Op<std::vector<Uuid>> PostgresBackend::claimable_tenants(const std::vector<Uuid>& tenants, bool any) {
-    std::string array = "{";
-    for (const auto& tenant : tenants) {
-        if (array.size() > 1) array += ',';
-        array += model::to_string(tenant);
-    }
-    array += '}';
     ParamList p;
-    p.add(std::move(array)).add(std::string(any ? "true" : "false"));
+    p.add(uuid_array(tenants)).add(std::string(any ? "true" : "false"));
     auto rows = co_await run(kClaimableTenants, p.params());
     if (!rows) co_return rows.error();
     std::vector<Uuid> out;

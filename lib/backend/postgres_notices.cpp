@@ -25,20 +25,16 @@ void PendingNotices::add(const model::Uuid& tenant) {
 // `self` keeps this alive while a statement is in flight.
 boost::asio::awaitable<void> PendingNotices::send(std::shared_ptr<PendingNotices> /*self*/) {
     for (;;) {
-        std::string array = "{";
+        std::string array;
         {
             std::lock_guard lock(mutex_);
             if (tenants_.empty()) {
                 sending_ = false;
                 co_return;
             }
-            for (const auto& tenant : tenants_) {
-                if (array.size() > 1) array += ',';
-                array += model::to_string(tenant);
-            }
+            array = uuid_array(tenants_);
             tenants_.clear();
         }
-        array += '}';
         auto lease = co_await pool_->acquire();
         if (!lease) continue;  // the pool is down: the listener's loss wakes every waiter
         const pg::Param params[] = {channel_, array};

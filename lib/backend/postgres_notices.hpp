@@ -27,9 +27,22 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 
 namespace taskd::backend {
+
+// PostgreSQL's text form of an array of uuids ("{a,b}"), for one parameter ($n::text[] or
+// ::uuid[]) that carries them all.
+template <class Uuids>
+std::string uuid_array(const Uuids& ids) {
+    std::string out = "{";
+    for (const auto& id : ids) {
+        if (out.size() > 1) out += ',';
+        out += model::to_string(id);
+    }
+    return out + '}';
+}
 
 class PendingNotices : public std::enable_shared_from_this<PendingNotices> {
 public:
