@@ -120,7 +120,7 @@ void Maintenance::snapshot_if_due() {
     std::snprintf(line, sizeof line,
                   "snapshot at record %llu (due: %s): %zu tasks, %zu agents, %llu bytes; writers paused %.1f ms, "
                   "written in %.1f ms; removed %zu segments",
-                  static_cast<unsigned long long>(data.sequence), due.c_str(), data.tasks.size(), data.agents.size(),
+                  static_cast<unsigned long long>(data.sequence), due.c_str(), data.task_count, data.agents.size(),
                   static_cast<unsigned long long>(written->bytes), pause_ms, millis_since(write_start),
                   written->segments_removed);
     util::log_info(line);
