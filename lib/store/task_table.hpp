@@ -7,9 +7,10 @@
 // the slot anyway), a rehash to hash every entry, which is why recovery reserves the size of
 // its snapshot first (reserve()).
 //
-// Slots come from blocks of 4096, not from malloc one by one, which would round a 176-byte
-// slot up to a 192-byte chunk; a freed slot's place is the next one given out. The table also
-// holds the task types its slots name (TypeNames).
+// Slots come from blocks of one huge page (2 MiB, store/huge_pages.hpp), not from malloc one
+// by one, which would round a 176-byte slot up to a 192-byte chunk; a freed slot's place is the
+// next one given out. The id table's array asks for huge pages too: a lookup reads it at
+// random. The table also holds the task types its slots name (TypeNames).
 //
 // A snapshot being written reads the slots it captured outside the store's lock, so a slot
 // erased meanwhile is kept, unlinked, until free_erased() (its version, payload and type
@@ -19,6 +20,7 @@
 // Thread-safety: none of its own; lookups under the store's lock, changes under it exclusively.
 #pragma once
 
+#include "store/huge_pages.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
 
@@ -40,7 +42,7 @@ public:
         for (TaskSlot* slot : erased_) slot->~TaskSlot();
         for (void* block : blocks_) {
             ASAN_UNPOISON_MEMORY_REGION(block, kSlotsPerBlock * sizeof(TaskSlot));
-            ::operator delete(block);
+            free_huge(block);
         }
     }
     TaskTable(const TaskTable&) = delete;
@@ -81,7 +83,7 @@ public:
     }
 
 private:
-    static constexpr std::size_t kSlotsPerBlock = 4096;
+    static constexpr std::size_t kSlotsPerBlock = kHugePageBytes / sizeof(TaskSlot);
     struct Free {
         Free* next;
     };
@@ -94,7 +96,7 @@ private:
             place = std::exchange(free_, free_->next);
         } else {
             if (blocks_.empty() || used_ == kSlotsPerBlock) {
-                blocks_.push_back(::operator new(kSlotsPerBlock * sizeof(TaskSlot)));
+                blocks_.push_back(allocate_huge(kSlotsPerBlock * sizeof(TaskSlot)));
                 ASAN_POISON_MEMORY_REGION(blocks_.back(), kSlotsPerBlock * sizeof(TaskSlot));
                 used_ = 0;
             }
@@ -118,7 +120,7 @@ private:
         bool operator()(const Uuid& a, const TaskSlot* b) const noexcept { return a == b->key.id; }
         bool operator()(const TaskSlot* a, const Uuid& b) const noexcept { return a->key.id == b; }
     };
-    boost::unordered_flat_set<TaskSlot*, ById, ById> slots_;
+    boost::unordered_flat_set<TaskSlot*, ById, ById, HugePageAllocator<TaskSlot*>> slots_;
     TypeNames types_;
     std::vector<TaskSlot*> erased_;
     std::vector<void*> blocks_;
