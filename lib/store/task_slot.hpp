@@ -19,6 +19,7 @@
 #include "model/task.hpp"
 #include "store/task_key.hpp"
 #include "store/type_names.hpp"
+#include "store/version_pool.hpp"
 
 #include <boost/intrusive/set_hook.hpp>
 
@@ -30,7 +31,7 @@
 
 namespace taskd::store {
 
-// What a change makes anew: 56 bytes, malloc's 64-byte chunk (doc/design.md, "Memory per
+// What a change makes anew: 56 bytes, a cell of the VersionPool (doc/design.md, "Memory per
 // task"). Times are microseconds since the epoch, as model::Timestamp counts them.
 struct TaskVersion {
     static constexpr std::int64_t kNoLease = INT64_MIN;
@@ -44,6 +45,10 @@ struct TaskVersion {
           updated_us(model::to_micros(t.updated_at)),
           lease_expires_us(t.lease_expires_at ? model::to_micros(*t.lease_expires_at) : kNoLease),
           version(t.version) {}
+
+    // From the VersionPool: 56 bytes, not malloc's 64-byte chunk.
+    static void* operator new(std::size_t) { return VersionPool::instance().allocate(); }
+    static void operator delete(void* version) noexcept { VersionPool::instance().free(version); }
 
     std::optional<Uuid> agent() const { return has_agent ? std::optional<Uuid>(agent_id) : std::nullopt; }
     std::optional<model::Timestamp> lease_expires_at() const {
@@ -131,7 +136,7 @@ struct TaskSlot {
         return t;
     }
 };
-static_assert(sizeof(TaskVersion) == 56, "a version fits malloc's 64-byte chunk");
+static_assert(sizeof(TaskVersion) == VersionPool::kCellBytes);
 static_assert(sizeof(TaskSlot) == 176, "doc/design.md, \"Memory per task\", counts on it");
 
 }  // namespace taskd::store
