@@ -143,6 +143,7 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
         t.created_at = t.updated_at = now;
         t.max_attempts = input.max_attempts;
         t.lease_seconds = input.lease_seconds;
+        t.schedule = input.schedule;
         out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
         counters_.creates.add();
         out.value.task = t;
@@ -237,7 +238,7 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
 
 bool Store::matches(const Task& t, const TaskFilter& filter) {
     return (!filter.tenant_id || t.tenant_id == *filter.tenant_id) && (!filter.status || t.status == *filter.status) &&
-           (!filter.agent_id || t.agent_id == filter.agent_id) && (!filter.type || t.type == *filter.type);
+           (!filter.agent_id || t.agent_id == filter.agent_id) && (!filter.type || t.type == *filter.type) && (!filter.priority || t.schedule.priority == *filter.priority);
 }
 
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,

@@ -60,6 +60,7 @@ struct TaskFilter {
     std::optional<model::Status> status;
     std::optional<Uuid> agent_id;
     std::optional<std::string> type;
+    std::optional<std::uint8_t> priority;
 };
 
 struct NewTask {
@@ -69,6 +70,7 @@ struct NewTask {
     std::uint32_t max_attempts = model::kDefaultMaxAttempts;
     std::uint32_t lease_seconds = model::kDefaultLeaseSeconds;
     std::optional<std::string> idempotency_key;
+    model::Schedule schedule;  // priority and not_before (delay_seconds is turned into it by the API)
 };
 
 // A change's result and the sequence number of its journal record (0: nothing was logged).
