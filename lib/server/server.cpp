@@ -150,6 +150,9 @@ int run(const Config& config) {
     model::ManualClock frozen_clock(system_clock.now());
     const model::Clock& clock = config.debug_frozen_clock ? static_cast<const model::Clock&>(frozen_clock) : system_clock;
     if (config.debug_frozen_clock) util::log_warn("--debug-frozen-clock: the clock stands still (for tests only)");
+    if (!on_postgres && config.shared_claim_order == model::SharedClaimOrder::fair)
+        util::log_warn("--shared-claim-order=fair: the embedded store does not rotate over tenants yet (issue 23); "
+                       "its shared agents claim oldest first");
     if (config.journal.debug_skip_write)
         util::log_warn("--debug-skip-journal-write: changes are answered but not journaled; a restart loses them "
                        "(for tests only)");
@@ -172,6 +175,7 @@ int run(const Config& config) {
     api::ApiContext ctx{postgres ? postgres->backend() : static_cast<backend::Backend&>(*memory),
                         auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
+    ctx.clock = &clock;
     if (store) {
         store->set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
         store->set_limits(config.store);
