@@ -367,7 +367,8 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_2_is_migrated_and_its_tasks_get_priori
     auto all = admin.get("/tasks?tenant_id=" + tenant);
     BOOST_TEST_REQUIRE(all.status == 200u, all.body);
     BOOST_TEST_REQUIRE(all.json().as_array().size() == 2u, all.body);
-    for (const auto& t : all.json().as_array()) {
+    const auto listed = all.json();
+    for (const auto& t : listed.as_array()) {
         BOOST_TEST(t.at("priority").as_int64() == 5);
         BOOST_TEST(t.at("not_before").is_null());
     }
