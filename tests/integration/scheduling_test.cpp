@@ -290,8 +290,9 @@ BOOST_AUTO_TEST_CASE(claims_take_the_highest_priority_then_the_oldest, *utf::pre
 
 BOOST_AUTO_TEST_CASE(a_delayed_task_waits_for_its_time_and_a_long_poll_gets_it, *utf::precondition(schedules)) {
     // The maintenance pass (which also wakes waiters of tenants with claimable tasks) runs only
-    // after the long poll's wait: what wakes it must be the delayed task's own wake-up.
-    ServerFixture f({"--maintenance-interval", "60s"});
+    // after the long poll's wait: what wakes it must be the delayed task's own wake-up, which the
+    // debug log names (a poll that only looked again at its deadline would find the task too).
+    ServerFixture f({"--maintenance-interval", "60s", "--log-level", "debug"});
     const std::string tenant = new_uuid();
     // Three seconds: far more than the two claims below take, so "before its time" holds.
     const json::value delayed = create(f, tenant, R"(,"priority":9,"delay_seconds":3)");
@@ -308,6 +309,7 @@ BOOST_AUTO_TEST_CASE(a_delayed_task_waits_for_its_time_and_a_long_poll_gets_it, 
     BOOST_TEST(id_of(got) == id_of(delayed));
     // Claimed (updated_at) at or after its time, by the server's clock.
     BOOST_TEST(micros_of(str(got, "updated_at")) >= micros_of(str(delayed, "not_before")));
+    BOOST_TEST(f.server.log().find("long poll woken for a task of tenant " + tenant) != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(fair_rotates_shared_claims_over_tenants, *utf::precondition(schedules)) {
