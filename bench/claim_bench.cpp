@@ -85,12 +85,13 @@ std::vector<std::unique_ptr<store::TaskSlot>> make_slots(std::size_t n) {
     std::vector<std::unique_ptr<store::TaskSlot>> slots;
     slots.reserve(n);
     const auto payload = model::make_json_text("{}");
+    static store::TypeNames types;
     for (std::size_t i = 0; i < n; ++i) {
         model::Task t;
         t.id.data[0] = static_cast<std::uint8_t>(i);
         t.created_at = model::from_micros(static_cast<std::int64_t>(i));
         t.payload = payload;
-        slots.push_back(std::make_unique<store::TaskSlot>(new store::TaskVersion(std::move(t))));
+        slots.push_back(std::make_unique<store::TaskSlot>(std::move(t), types.acquire("bench")));
     }
     return slots;
 }

@@ -76,7 +76,7 @@ using Change = std::variant<TaskCreated, TaskChanged, AgentRegistered, AgentDele
 
 // A task as a snapshot holds it.
 struct SnapshotTask {
-    const model::Task* task;  // an immutable version, kept alive by SnapshotData::hold
+    const model::Task* task = nullptr;
     std::optional<std::string> idempotency_key;
 };
 

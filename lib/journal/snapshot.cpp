@@ -63,12 +63,18 @@ IoResult<SnapshotStats> write_snapshot(Storage& storage, const SnapshotData& dat
         append_record(buffer, RecordType::snapshot_agent, ++sequence, encode_snapshot_agent(agent));
         if (auto ok = flush(false); !ok) return ok.error();
     }
-    for (std::size_t i = 0; i < data.tasks.size(); i += kMaxSnapshotBatch) {
-        const auto run = std::span(data.tasks).subspan(i, std::min(kMaxSnapshotBatch, data.tasks.size() - i));
+    std::vector<model::Task> tasks(std::min(kMaxSnapshotBatch, data.task_count));
+    std::vector<SnapshotTask> run;
+    for (std::size_t i = 0; i < data.task_count; i += kMaxSnapshotBatch) {
+        run.resize(std::min(kMaxSnapshotBatch, data.task_count - i));
+        for (std::size_t j = 0; j < run.size(); ++j) {
+            data.read_task(i + j, tasks[j], run[j].idempotency_key);
+            run[j].task = &tasks[j];
+        }
         append_record(buffer, RecordType::snapshot_tasks, ++sequence, encode_snapshot_tasks(run));
         if (auto ok = flush(false); !ok) return ok.error();
     }
-    append_record(buffer, RecordType::snapshot_end, ++sequence, encode_snapshot_end(data.agents.size(), data.tasks.size()));
+    append_record(buffer, RecordType::snapshot_end, ++sequence, encode_snapshot_end(data.agents.size(), data.task_count));
     if (auto ok = flush(true); !ok) return ok.error();
     if (auto ok = (*file)->sync(); !ok) return ok.error();
     file->reset();

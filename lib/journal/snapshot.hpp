@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,8 +26,12 @@ struct SnapshotData {
     std::uint64_t sequence = 0;  // the state after this record
     std::chrono::microseconds pause{};  // how long the capture held writers off
     std::vector<model::Agent> agents;
-    std::vector<SnapshotTask> tasks;
-    // While this lives, the store frees none of the task versions above.
+    // The tasks, in created_at order: read_task(i, ...) sets the i-th (i < task_count) and its
+    // idempotency key. The capture copies only pointers while the store's writers wait; each
+    // task is built from them as the file is written (Store::capture).
+    std::size_t task_count = 0;
+    std::function<void(std::size_t i, model::Task& task, std::optional<std::string>& idempotency_key)> read_task;
+    // While this lives, the store frees none of what read_task reads.
     std::shared_ptr<void> hold;
 };
 

@@ -29,8 +29,8 @@ struct Task {
     Uuid id{};
     Uuid tenant_id{};
     std::optional<Uuid> agent_id;  // the current holder while running; the last one after
-    // status and attempts fill the padding agent_id's flag leaves: a Task is 152 bytes, and a
-    // store's version of it (doc/design.md, "Memory per task") fits malloc's 160-byte chunks.
+    // status and attempts fill the padding agent_id's flag leaves (a Task is copied to answer
+    // every request). The embedded store keeps tasks in another shape (store/task_slot.hpp).
     Status status = Status::pending;
     std::uint32_t attempts = 0;
     std::string type;

@@ -4,6 +4,8 @@
 #include "journal/snapshot.hpp"
 #include "util/log.hpp"
 
+#include <malloc.h>
+
 namespace taskd::server {
 namespace {
 
@@ -52,6 +54,12 @@ void Maintenance::run() {
             purge();
             snapshot_if_due();
         }
+        // What this pass and the requests since the last freed (a burst's lease entries and
+        // queue arrays, a snapshot's buffers, purged tasks) glibc keeps for the process unless
+        // told; given back, RSS follows what the store holds (doc/design.md, "Memory per
+        // task": 27 bytes a task after a million lifecycles in one burst). About 0.1 ms when
+        // there is nothing to give back, 2 ms after that burst.
+        ::malloc_trim(0);
         lock.lock();
     }
 }
@@ -120,7 +128,7 @@ void Maintenance::snapshot_if_due() {
     std::snprintf(line, sizeof line,
                   "snapshot at record %llu (due: %s): %zu tasks, %zu agents, %llu bytes; writers paused %.1f ms, "
                   "written in %.1f ms; removed %zu segments",
-                  static_cast<unsigned long long>(data.sequence), due.c_str(), data.tasks.size(), data.agents.size(),
+                  static_cast<unsigned long long>(data.sequence), due.c_str(), data.task_count, data.agents.size(),
                   static_cast<unsigned long long>(written->bytes), pause_ms, millis_since(write_start),
                   written->segments_removed);
     util::log_info(line);

@@ -54,11 +54,13 @@ public:
     }
     // Exclusive lock only: frees the retired versions, unless a snapshot holds them.
     void reclaim() {
-        if (holds_.load(std::memory_order_acquire) > 0) return;
+        if (held()) return;
         free_all();
     }
     // While the returned handle lives, reclaim() frees nothing (a snapshot is being written
-    // from versions that may be retired meanwhile).
+    // from versions that may be retired meanwhile), and held() is true: the store keeps the
+    // slots it erases meanwhile too (TaskTable::erase).
+    bool held() const { return holds_.load(std::memory_order_acquire) > 0; }
     std::shared_ptr<void> hold() {
         holds_.fetch_add(1, std::memory_order_acq_rel);
         return std::shared_ptr<void>(nullptr, [this](void*) { holds_.fetch_sub(1, std::memory_order_acq_rel); });

@@ -67,7 +67,7 @@ void Indices::leave_agent(TaskSlot* slot) {
 // Slots go in with an end() hint: tasks arrive in created_at order (creates, recovery,
 // snapshots), which makes the insert O(1); out of order it costs the usual O(log n).
 void Indices::add(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) {
-    TenantIndex& t = tenant_of(slot->task().tenant_id);
+    TenantIndex& t = tenant_of(slot->tenant_id);
     by_status_[slot_of(status)].insert(by_status_[slot_of(status)].end(), *slot);
     t.by_status[slot_of(status)].insert(t.by_status[slot_of(status)].end(), *slot);
     slot->indexed_status = status;
@@ -76,7 +76,7 @@ void Indices::add(TaskSlot* slot, Status status, const std::optional<Uuid>& agen
 }
 
 void Indices::remove(TaskSlot* slot) {
-    TenantIndex& t = tenant_of(slot->task().tenant_id);
+    TenantIndex& t = tenant_of(slot->tenant_id);
     by_status_[slot_of(slot->indexed_status)].erase(by_status_[slot_of(slot->indexed_status)].iterator_to(*slot));
     t.by_status[slot_of(slot->indexed_status)].erase(t.by_status[slot_of(slot->indexed_status)].iterator_to(*slot));
     leave_agent(slot);
@@ -84,7 +84,7 @@ void Indices::remove(TaskSlot* slot) {
 
 void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& agent) {
     if (status != slot->indexed_status) {
-        TenantIndex& t = tenant_of(slot->task().tenant_id);
+        TenantIndex& t = tenant_of(slot->tenant_id);
         StatusSet& from = by_status_[slot_of(slot->indexed_status)];
         TenantStatusSet& own_from = t.by_status[slot_of(slot->indexed_status)];
         from.erase(from.iterator_to(*slot));
@@ -102,7 +102,7 @@ void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& age
 
 void Indices::enqueue(TaskSlot* slot, bool put_back) {
     if (queues_stale()) return;  // rebuilt whole later
-    ClaimQueue& own = tenant_of(slot->task().tenant_id).queue;
+    ClaimQueue& own = tenant_of(slot->tenant_id).queue;
     if (put_back) {
         own.put_back(slot);
         shared_queue_.put_back(slot);

@@ -30,9 +30,9 @@ public:
     };
 
     // A running task's lease, from this version on.
-    void track(const model::Task& t) {
-        if (t.status == model::Status::running && t.lease_expires_at)
-            heap_.push(Lease{model::to_micros(*t.lease_expires_at), t.id, t.version});
+    void track(const TaskSlot& slot, const TaskVersion& v) {
+        if (v.status == model::Status::running && v.lease_expires_us != TaskVersion::kNoLease)
+            heap_.push(Lease{v.lease_expires_us, slot.key.id, v.version});
     }
     // The earliest entry whose deadline is at or before `now_us`, taken out; nullopt when none.
     std::optional<Lease> take_due(std::int64_t now_us) {
@@ -46,7 +46,7 @@ public:
         if (heap_.size() <= 4 * running.size() + 1024) return;
         decltype(heap_) fresh;
         heap_.swap(fresh);
-        for (const TaskSlot& slot : running) track(slot.task());
+        for (const TaskSlot& slot : running) track(slot, slot.state());
     }
 
 private:

@@ -23,10 +23,10 @@ Store::Replay::~Replay() { store_.indices_.rebuild_queues(); }
 void Store::apply_state(const journal::TaskState& state) {
     TaskSlot* slot = tasks_.find(state.id);
     // A state no newer than the task's is already in it (or superseded): replay is idempotent.
-    if (!slot || state.version <= slot->task().version) return;
+    if (!slot || state.version <= slot->state().version) return;
     Task changed = slot->task();
     journal::apply_state(changed, state);
-    replace(slot, std::move(changed));
+    replace(slot, changed);
 }
 
 void Store::apply(journal::Change change) {
@@ -47,8 +47,8 @@ void Store::apply_locked(journal::Change&& change) {
                 TaskSlot* slot = insert(std::move(c.task));
                 if (!slot) return;  // there already
                 if (c.idempotency_key) {
-                    const BodyDigest digest = body_digest(tenant, slot->task().type, *slot->task().payload,
-                                                          slot->task().max_attempts, slot->task().lease_seconds);
+                    const BodyDigest digest =
+                        body_digest(tenant, slot->type->first, *slot->payload, slot->max_attempts, slot->lease_seconds);
                     slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
                     idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
                 }
@@ -78,9 +78,12 @@ void Store::apply_locked(journal::Change&& change) {
 
 journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& under_lock) const {
     journal::SnapshotData data;
+    // Each task's slot and the version current at the capture. Both stay alive (reclaim() and
+    // purges wait: Deferred::hold) until `data` lets go of its hold.
+    using Captured = std::vector<std::pair<const TaskSlot*, const TaskVersion*>>;
+    auto tasks = std::make_shared<Captured>();
     {
-        // Writers wait while this runs: copy pointers in table order, nothing more. The versions
-        // stay alive (reclaim() waits) until `data` lets go of its hold.
+        // Writers wait while this runs: copy pointers in table order, nothing more.
         const auto start = std::chrono::steady_clock::now();
         std::shared_lock lock(mutex_);
         data.sequence = log_.last_sequence();
@@ -88,17 +91,19 @@ journal::SnapshotData Store::capture(const std::function<void(std::uint64_t)>& u
         data.hold = deferred_.hold();
         data.agents.reserve(agents_.size());
         agents_.for_each([&](const Agents::Entry& entry) { data.agents.push_back(entry.current()); });
-        data.tasks.reserve(tasks_.size());
-        tasks_.for_each([&](const TaskSlot& slot) {
-            data.tasks.push_back({&slot.task(), slot.idempotency_key ? std::optional<std::string>(*slot.idempotency_key)
-                                                                     : std::nullopt});
-        });
+        tasks->reserve(tasks_.size());
+        tasks_.for_each([&](const TaskSlot& slot) { tasks->emplace_back(&slot, &slot.state()); });
         data.pause = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     }
     // In created_at order, so that recovery appends to every index at its end.
-    std::sort(data.tasks.begin(), data.tasks.end(), [](const journal::SnapshotTask& a, const journal::SnapshotTask& b) {
-        return key_of(*a.task) < key_of(*b.task);
-    });
+    std::sort(tasks->begin(), tasks->end(), [](const auto& a, const auto& b) { return a.first->key < b.first->key; });
+    data.task_count = tasks->size();
+    data.read_task = [tasks](std::size_t i, Task& task, std::optional<std::string>& key) {
+        const auto& [slot, version] = (*tasks)[i];
+        task = slot->task_at(*version);
+        if (slot->idempotency_key) key = *slot->idempotency_key;
+        else key.reset();
+    };
     return data;
 }
 

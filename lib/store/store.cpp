@@ -24,9 +24,9 @@ Store::~Store() = default;
 Store::Exclusive Store::lock_exclusive(bool rebuild) const {
     Exclusive lock(mutex_);
     deferred_.take_fixups([this](TaskSlot* slot) {
-        const Task& t = slot->task();
-        indices_.move(slot, t.status, t.agent_id);  // where the claim left it, if anywhere
-        leases_.track(t);
+        const TaskVersion& v = slot->state();
+        indices_.move(slot, v.status, v.agent());  // where the claim left it, if anywhere
+        leases_.track(*slot, v);
     });
     deferred_.reclaim();
     if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
@@ -36,15 +36,13 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
 // --- a task's place in the parts (exclusive lock) ---
 
 TaskSlot* Store::insert(Task&& task) {
-    auto* version = new TaskVersion(std::move(task));
-    const Task& t = version->task;
-    // One lookup for "is it new" and "where does it go" (recovery inserts a million).
-    TaskSlot* raw = tasks_.insert(version);
-    if (!raw) return nullptr;
-    indices_.add(raw, t.status, t.agent_id);
-    if (t.status == Status::pending) indices_.enqueue(raw, false);
-    leases_.track(t);
-    return raw;
+    TaskSlot* slot = tasks_.insert(std::move(task));
+    if (!slot) return nullptr;
+    const TaskVersion& v = slot->state();
+    indices_.add(slot, v.status, v.agent());
+    if (v.status == Status::pending) indices_.enqueue(slot, false);
+    leases_.track(*slot, v);
+    return slot;
 }
 
 void Store::erase(const Uuid& id) {
@@ -53,27 +51,25 @@ void Store::erase(const Uuid& id) {
     indices_.remove(slot);
     if (slot->idempotency_key) {
         // The key may have been used again, for a newer task, once its window had passed.
-        auto entry = idempotency_.find(IdempotencyKey{slot->task().tenant_id, *slot->idempotency_key});
+        auto entry = idempotency_.find(IdempotencyKey{slot->tenant_id, *slot->idempotency_key});
         if (entry != idempotency_.end() && entry->second.task == id) idempotency_.erase(entry);
     }
-    // A snapshot being written may still read this version: it goes the way of every version.
-    deferred_.retire(slot->current.exchange(nullptr));
-    tasks_.erase(slot);
+    // A snapshot being written may still read the slot: then it is freed later.
+    tasks_.erase(slot, deferred_.held());
 }
 
-std::optional<Uuid> Store::replace(TaskSlot* slot, Task changed) {
-    const Task& before = slot->task();
+std::optional<Uuid> Store::replace(TaskSlot* slot, const Task& changed) {
+    const TaskVersion& before = slot->state();
     const bool was_pending = before.status == Status::pending;
-    const bool moved = before.status != changed.status || before.agent_id != changed.agent_id;
-    auto* version = new TaskVersion(std::move(changed));
-    const Task& t = version->task;
-    slot->word.store(make_word(t.version, t.status), std::memory_order_release);
+    const bool moved = before.status != changed.status || before.agent() != changed.agent_id;
+    auto* version = new TaskVersion(changed);
+    slot->word.store(make_word(version->version, version->status), std::memory_order_release);
     deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
-    if (moved) indices_.move(slot, t.status, t.agent_id);
-    leases_.track(t);
-    if (t.status == Status::pending && !was_pending) {
+    if (moved) indices_.move(slot, version->status, version->agent());
+    leases_.track(*slot, *version);
+    if (version->status == Status::pending && !was_pending) {
         indices_.enqueue(slot, true);
-        return t.tenant_id;
+        return slot->tenant_id;
     }
     return std::nullopt;
 }
@@ -83,7 +79,7 @@ std::optional<Uuid> Store::release(TaskSlot* slot, std::string_view reason, mode
     Task changed = slot->task();
     model::apply_release(changed, reason, now);
     sequence = log_.append(type, journal::encode_task_state(changed));
-    return replace(slot, std::move(changed));
+    return replace(slot, changed);
 }
 
 model::Result<void> Store::check_log() const {
@@ -143,7 +139,6 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
         t.created_at = t.updated_at = now;
         t.max_attempts = input.max_attempts;
         t.lease_seconds = input.lease_seconds;
-        t.schedule = input.schedule;
         out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
         counters_.creates.add();
         out.value.task = t;
@@ -175,10 +170,10 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
         TaskSlot* slot = tasks_.find(id);
         // An agent may change only a task it holds or held last (GET's rule): any other task,
         // of its tenant or another, is missing to it, so that a PATCH cannot probe which ids exist.
-        if (!slot || (agent && slot->task().agent_id != agent->id))
+        if (!slot || (agent && slot->state().agent() != agent->id))
             return model::make_error(model::Errc::not_found, "Task " + model::to_string(id) + " not found");
         const auto now = clock_.now();
-        const Task& current = slot->task();
+        const Task current = slot->task();
         // Fencing: a holder whose lease ran out has lost the task, even before the expiry pass
         // has released it; it is released now, and the agent told so.
         if (agent && model::held_by(current, agent->id) && current.lease_expires_at && *current.lease_expires_at <= now) {
@@ -198,7 +193,7 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
         out.sequence = log_.append(RecordType::task_updated, journal::encode_task_state(changed));
         if (changed.status == Status::completed && current.status != Status::completed) counters_.completions.add();
         out.value = changed;
-        pending_again = replace(slot, std::move(changed));
+        pending_again = replace(slot, changed);
     }
     if (pending_again) notify({*pending_again});
     return out;
@@ -220,7 +215,7 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
         if (!slot->word.compare_exchange_strong(word, make_word(version_of(word) + 1, Status::running),
                                                 std::memory_order_acq_rel, std::memory_order_acquire))
             continue;
-        Task changed = current->task;
+        Task changed = slot->task_at(*current);
         model::apply_claim(changed, agent.id, clock_.now());
         // Published before it is logged: a snapshot captured meanwhile (it shares the lock)
         // either sees this version, or read the journal's last sequence number before this
@@ -236,9 +231,9 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
     return Logged<std::optional<Task>>{};
 }
 
-bool Store::matches(const Task& t, const TaskFilter& filter) {
-    return (!filter.tenant_id || t.tenant_id == *filter.tenant_id) && (!filter.status || t.status == *filter.status) &&
-           (!filter.agent_id || t.agent_id == filter.agent_id) && (!filter.type || t.type == *filter.type) && (!filter.priority || t.schedule.priority == *filter.priority);
+bool Store::matches(const TaskSlot& slot, const TaskVersion& v, const TaskFilter& filter) {
+    return (!filter.tenant_id || slot.tenant_id == *filter.tenant_id) && (!filter.status || v.status == *filter.status) &&
+           (!filter.agent_id || v.agent() == filter.agent_id) && (!filter.type || slot.type->first == *filter.type);
 }
 
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,
@@ -250,10 +245,10 @@ bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& a
     indices_.walk(cursor, filter.tenant_id, filter.status, filter.agent_id, after);
     std::size_t visited = 0;
     while (const TaskSlot* slot = cursor.next()) {
-        const Task& t = slot->task();
-        if (!matches(t, filter)) continue;
+        const TaskVersion& v = slot->state();
+        if (!matches(*slot, v, filter)) continue;
         if (visited == limit) return true;
-        visit(t);
+        visit(slot->task_at(v));
         ++visited;
     }
     return false;
@@ -309,9 +304,9 @@ Logged<std::size_t> Store::expire_leases() {
         while (const auto lease = leases_.take_due(model::to_micros(now))) {
             TaskSlot* slot = tasks_.find(lease->task);
             if (!slot) continue;
-            const Task& t = slot->task();
+            const TaskVersion& v = slot->state();
             // A lease entry is stale once the task has changed since (heartbeat, finish, ...).
-            if (t.version != lease->version || t.status != Status::running) continue;
+            if (v.version != lease->version || v.status != Status::running) continue;
             if (auto tenant = release(slot, "lease expired", now, RecordType::task_lease_expired, out.sequence))
                 pending_again.push_back(*tenant);
             ++out.value;
@@ -325,6 +320,7 @@ Logged<std::size_t> Store::expire_leases() {
 Logged<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t max) {
     Exclusive lock = lock_exclusive();
     if (!log_.healthy()) return {};
+    if (!deferred_.held()) tasks_.free_erased();  // the slots a snapshot kept last time
     indices_.sweep_queues_if_bloated();
     const auto now = clock_.now();
     std::erase_if(idempotency_, [&](const auto& kv) { return now - kv.second.created_at >= kIdempotencyWindow; });
@@ -335,7 +331,7 @@ Logged<std::size_t> Store::purge_finished(model::Timestamp cutoff, std::size_t m
     for (Status s : {Status::completed, Status::failed}) {
         for (const TaskSlot& slot : indices_.by_status(s)) {
             if (slot.key.created_us >= cutoff_us || due.size() == max) break;
-            if (slot.task().updated_at < cutoff) due.push_back(slot.key.id);
+            if (slot.state().updated_us < cutoff_us) due.push_back(slot.key.id);
         }
     }
     if (due.empty()) return {};
@@ -409,7 +405,7 @@ model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
         std::vector<std::pair<TaskSlot*, Task>> released;
         if (AgentSet* held = indices_.agent(id)) {
             for (TaskSlot& slot : *held) {
-                if (slot.task().status != Status::running) continue;
+                if (slot.state().status != Status::running) continue;
                 Task t = slot.task();
                 model::apply_release(t, "agent deleted", now);
                 released.emplace_back(&slot, std::move(t));
@@ -419,8 +415,8 @@ model::Result<Logged<std::size_t>> Store::delete_agent(const Uuid& id) {
         for (const auto& [slot, t] : released) states.push_back(t);
         out.sequence = log_.append(RecordType::agent_deleted, journal::encode_agent_deleted(id, now, states));
         agents_.remove(id);
-        for (auto& [slot, t] : released)
-            if (auto tenant = replace(slot, std::move(t))) pending_again.push_back(*tenant);
+        for (const auto& [slot, t] : released)
+            if (auto tenant = replace(slot, t)) pending_again.push_back(*tenant);
         out.value = released.size();
     }
     notify(pending_again);

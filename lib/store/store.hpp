@@ -236,13 +236,13 @@ private:
     void erase(const Uuid& id);
     // Publishes `changed` as the task's new version (exclusive lock), moving it in the indices
     // and queues as its state requires. Returns the tenant when it became claimable.
-    std::optional<Uuid> replace(TaskSlot* slot, model::Task changed);
+    std::optional<Uuid> replace(TaskSlot* slot, const model::Task& changed);
     std::optional<Uuid> release(TaskSlot* slot, std::string_view reason, model::Timestamp now,
                                 journal::RecordType type, std::uint64_t& sequence);
     void apply_state(const journal::TaskState& state);
     void apply_locked(journal::Change&& change);
 
-    static bool matches(const model::Task& t, const TaskFilter& filter);
+    static bool matches(const TaskSlot& slot, const TaskVersion& v, const TaskFilter& filter);
     model::Result<void> check_log() const;
     void notify(const std::vector<Uuid>& tenants) const;
 

@@ -370,10 +370,10 @@ BOOST_AUTO_TEST_CASE(snapshot_and_later_segments_recover_the_live_store) {
     BOOST_TEST_REQUIRE(report.has_value(), (report ? "" : report.error().message));
     BOOST_TEST(told == 1u);
     BOOST_TEST(applied_before == 0u);
-    BOOST_TEST(expected.value_or(0) == data.tasks.size());
+    BOOST_TEST(expected.value_or(0) == data.task_count);
     BOOST_TEST(report->snapshot_file == journal::snapshot_name(data.sequence));
     BOOST_TEST(report->snapshot_sequence == data.sequence);
-    BOOST_TEST(report->snapshot_tasks == data.tasks.size());
+    BOOST_TEST(report->snapshot_tasks == data.task_count);
     BOOST_TEST(report->records_replayed == writer.last_sequence() - data.sequence);
     BOOST_TEST(report->last_sequence == writer.last_sequence());
     BOOST_TEST(report->cuts.empty());

@@ -14,7 +14,6 @@ namespace {
 using namespace taskd;
 using store::ClaimQueue;
 using store::TaskSlot;
-using store::TaskVersion;
 
 // Slots with chosen keys. A slot is named by a label; its key is (created_us, id) where the id's
 // last two bytes hold `id_rank` big-endian, so ids compare (as the queue does: memcmp) by rank.
@@ -26,7 +25,7 @@ public:
         t.id.data[14] = static_cast<std::uint8_t>(id_rank >> 8);
         t.id.data[15] = static_cast<std::uint8_t>(id_rank & 0xff);
         t.id.data[0] = 0x42;  // never the nil uuid
-        auto slot = std::make_unique<TaskSlot>(new TaskVersion(std::move(t)));
+        auto slot = std::make_unique<TaskSlot>(std::move(t), types_.acquire(""));
         TaskSlot* raw = slot.get();
         labels_[raw] = label;
         slots_.push_back(std::move(slot));
@@ -52,6 +51,7 @@ public:
     }
 
 private:
+    store::TypeNames types_;  // outlives the slots that name it
     std::vector<std::unique_ptr<TaskSlot>> slots_;
     std::map<const TaskSlot*, int> labels_;
 };
