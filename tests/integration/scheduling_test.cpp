@@ -1,9 +1,9 @@
 // API.md "Scheduling" (issue 23) on the real binary: priority, not_before / delay_seconds, and
 // --shared-claim-order. What every store must do already (validation is bad_input_test's):
 // the fields are stored, shown on every Task answer, filtered, kept across a restart, and
-// cleared by a re-queue and a released lease; `oldest` keeps today's order. What only a store
-// that schedules does (claim order by priority, not claimable before not_before, fair rotation)
-// runs only where store_schedules() holds.
+// cleared by a re-queue and a released lease; `oldest` keeps today's order; claims go by
+// priority, a task is not claimable before its not_before, and `fair` rotates over tenants.
+// Both stores run every case (TASKD_TEST_STORE).
 //
 // Synchronisation, never sleeps: a delayed task is awaited with a long poll (the server answers
 // when it can claim it), and "never before its time" is read from the server's own timestamps.
@@ -30,19 +30,6 @@ namespace json = boost::json;
 namespace utf = boost::unit_test;
 
 namespace {
-
-// until the embedded store schedules (issue 23)
-bool embedded_store_schedules() { return false; }
-
-// Whether the store under test claims by priority, keeps a task back until its not_before and
-// rotates shared claims over tenants with --shared-claim-order fair.
-bool store_schedules() { return testing_postgres() || embedded_store_schedules(); }
-
-boost::test_tools::assertion_result schedules(utf::test_unit_id) {
-    boost::test_tools::assertion_result r(store_schedules());
-    r.message() << "the embedded store does not schedule yet (issue 23): embedded_store_schedules()";
-    return r;
-}
 
 std::string str(const json::value& v, const char* key) {
     const auto& field = v.at(key);
@@ -201,7 +188,7 @@ BOOST_AUTO_TEST_CASE(a_requeued_delayed_task_is_claimable_at_once) {
     const std::string tenant = new_uuid();
     const std::string id = id_of(create(f, tenant, R"(,"not_before":"2099-01-01T00:00:00Z")"));
     Claimer agent(f, tenant, "edge");
-    if (store_schedules()) BOOST_TEST(agent.next_id() == "null");  // 2099 is far off
+    BOOST_TEST(agent.next_id() == "null");  // 2099 is far off
     auto cancelled = f.admin.patch("/tasks/" + id, R"({"status":"failed"})");
     BOOST_TEST_REQUIRE(cancelled.status == 200u, cancelled.body);
     BOOST_TEST(str(cancelled.json(), "not_before") == "2099-01-01T00:00:00.000000Z");  // a cancel keeps it
@@ -222,7 +209,7 @@ BOOST_AUTO_TEST_CASE(a_delayed_task_whose_lease_expires_is_claimable_at_once) {
     BOOST_TEST_REQUIRE(first.is_object(), json::serialize(first));
     BOOST_TEST(id_of(first) == id_of(created));
     BOOST_TEST(str(first, "not_before") == str(created, "not_before"));
-    if (store_schedules()) BOOST_TEST(micros_of(str(first, "updated_at")) >= micros_of(str(created, "not_before")));
+    BOOST_TEST(micros_of(str(first, "updated_at")) >= micros_of(str(created, "not_before")));
 
     Claimer b(f, tenant, "b");
     const json::value second = b.wait_next(f, 10);
@@ -252,9 +239,9 @@ BOOST_AUTO_TEST_CASE(scheduling_fields_survive_a_restart) {
     BOOST_TEST(admin.get("/tasks").body == before);
 }
 
-// --- what a store that schedules does ---
+// --- claim order, delays, fairness ---
 
-BOOST_AUTO_TEST_CASE(claims_take_the_highest_priority_then_the_oldest, *utf::precondition(schedules)) {
+BOOST_AUTO_TEST_CASE(claims_take_the_highest_priority_then_the_oldest) {
     ServerFixture f;
     const std::string tenant = new_uuid(), other = new_uuid();
     const int priorities[] = {5, 9, 0, 9, 5, 7, 0, 5};
@@ -288,7 +275,7 @@ BOOST_AUTO_TEST_CASE(claims_take_the_highest_priority_then_the_oldest, *utf::pre
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_delayed_task_waits_for_its_time_and_a_long_poll_gets_it, *utf::precondition(schedules)) {
+BOOST_AUTO_TEST_CASE(a_delayed_task_waits_for_its_time_and_a_long_poll_gets_it) {
     // The maintenance pass (which also wakes waiters of tenants with claimable tasks) runs only
     // after the long poll's wait: what wakes it must be the delayed task's own wake-up, which the
     // debug log names (a poll that only looked again at its deadline would find the task too).
@@ -312,7 +299,7 @@ BOOST_AUTO_TEST_CASE(a_delayed_task_waits_for_its_time_and_a_long_poll_gets_it, 
     BOOST_TEST(f.server.log().find("long poll woken for a task of tenant " + tenant) != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(fair_rotates_shared_claims_over_tenants, *utf::precondition(schedules)) {
+BOOST_AUTO_TEST_CASE(fair_rotates_shared_claims_over_tenants) {
     ServerFixture f({"--shared-claim-order", "fair"});
     const std::string big = new_uuid(), late = new_uuid();
     for (int i = 0; i < 1000; ++i) create(f, big);
