@@ -6,6 +6,10 @@
 // tenant on the run's schedule (--rate, open loop, or as fast as answered), stamping each
 // payload with the time the task was due (`sent_ns`, this process's steady clock). An operation
 // is one task claimed and completed; its latency runs from that stamp to the claim's answer.
+// With --delay-ms D, each task is created with a not_before D ms after it was due (this
+// machine's system clock, the server's too when both run here) and stamped with it (`due_ns`);
+// the latency runs from that not_before to the claim's answer, and a claim answered before it
+// counts as a failure.
 // A `null` answer (the wait ran out, or a server that ignores wait= answers at once) is counted
 // as an empty poll, neither success nor failure: against a server without long poll the agents
 // simply poll, and the count of empty polls shows it.
@@ -13,6 +17,8 @@
 // The run ends when the producers are done and every task they created is completed, or, should
 // some never be claimed, `timeout` after the producers finished (those count as failures).
 #include "bench/scenarios.hpp"
+
+#include "model/time.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -26,6 +32,10 @@ namespace net = boost::asio;
 namespace {
 
 std::int64_t steady_ns(SteadyClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::int64_t system_ns(std::chrono::system_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
@@ -70,15 +80,24 @@ private:
 
 class ProducerSession final : public Session {
 public:
-    ProducerSession(Worker& w, const Target& target, const std::string& tenant, LongpollState& state)
-        : api_(w.executor(), target, w.watchdog()), timer_(w.executor()), tenant_(tenant), state_(state) {}
+    ProducerSession(Worker& w, const Target& target, const std::string& tenant, unsigned delay_ms, LongpollState& state)
+        : api_(w.executor(), target, w.watchdog()), timer_(w.executor()), tenant_(tenant), delay_ms_(delay_ms), state_(state) {}
 
     net::awaitable<void> setup() override { co_await api_.connect(); }
 
     net::awaitable<void> run(Worker& w) override {
         const TaskExpectation pending{.status = "pending", .id = {}, .agent_id = {}};
         while (auto due = co_await w.next_slot(timer_)) {
-            body_ = task_body(tenant_, ",\"sent_ns\":" + std::to_string(steady_ns(*due)));
+            std::string stamps = ",\"sent_ns\":" + std::to_string(steady_ns(*due));
+            std::string not_before;
+            if (delay_ms_ > 0) {
+                const auto at = std::chrono::time_point_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now() + std::chrono::milliseconds{delay_ms_} - (SteadyClock::now() - *due));
+                stamps += ",\"due_ns\":" + std::to_string(system_ns(at));
+                not_before = ",\"not_before\":\"" + model::to_rfc3339(at) + "\"";
+            }
+            body_ = task_body(tenant_, stamps);
+            body_.insert(body_.size() - 1, not_before);  // a field of the task, not of its payload
             if (auto failed = co_await api_.call("create", "POST", "/tasks/", api_.target().admin_token, body_, 201)) {
                 w.finish(*due, *failed);
                 continue;
@@ -99,6 +118,7 @@ private:
     ApiClient api_;
     net::steady_timer timer_;
     const std::string& tenant_;
+    unsigned delay_ms_;
     LongpollState& state_;
     std::string body_;
 };
@@ -123,6 +143,7 @@ public:
         while (!state_.done(w)) {
             auto failed = co_await api_.call("claim", "GET", claim_path_, agent_.token, {}, 200);
             const auto answered = SteadyClock::now();
+            const auto answered_system = std::chrono::system_clock::now();
             if (failed) {
                 if (state_.done(w)) break;  // aborted because the run is over
                 w.finish(answered, *failed);
@@ -145,6 +166,15 @@ public:
             }
             const auto sent_at = SteadyClock::time_point(std::chrono::duration_cast<SteadyClock::duration>(
                 std::chrono::nanoseconds(sent->to_number<std::int64_t>())));
+            // A delayed task's latency runs from its not_before, on the system clock.
+            std::optional<std::chrono::nanoseconds> after_due;
+            if (const auto* due = payload->if_contains("due_ns"); due && due->is_number()) {
+                after_due = std::chrono::nanoseconds(system_ns(answered_system) - due->to_number<std::int64_t>());
+                if (after_due->count() < 0) {
+                    w.finish(answered, api_.wrong_body("claim", "a task claimed before its not_before"));
+                    continue;
+                }
+            }
             if (!state_.first_claim(task_id_)) {
                 w.finish(answered, api_.wrong_body("claim", "a task claimed twice"));
                 continue;
@@ -157,7 +187,7 @@ public:
                 continue;
             }
             Outcome o = Outcome::ok(2);
-            o.latency = answered - sent_at;
+            o.latency = after_due ? std::chrono::duration_cast<SteadyClock::duration>(*after_due) : answered - sent_at;
             w.finish(answered, o);
             state_.completed();
             if (state_.done(w)) w.stop_everything();
@@ -194,7 +224,8 @@ public:
     std::size_t session_count(const LoadPlan& plan) const override { return plan.connections + options_.producers; }
 
     std::unique_ptr<Session> make_session(std::size_t index, Worker& w) override {
-        if (index < options_.producers) return std::make_unique<ProducerSession>(w, options_.target, tenant_, *state_);
+        if (index < options_.producers)
+            return std::make_unique<ProducerSession>(w, options_.target, tenant_, options_.delay_ms, *state_);
         return std::make_unique<AgentSession>(w, options_.target, tenant_, index - options_.producers,
                                               options_.wait_seconds, *state_);
     }

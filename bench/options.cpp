@@ -54,6 +54,8 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         ("prefill", po::value(&prefill), "claim: tasks to queue first (default: --requests)")
         ("wait", po::value(&out.scenario_options.wait_seconds)->default_value(5), "longpoll: wait= seconds (0-60)")
         ("producers", po::value(&out.scenario_options.producers)->default_value(1), "longpoll: task producers")
+        ("delay-ms", po::value(&out.scenario_options.delay_ms)->default_value(0),
+         "longpoll: create each task with a not_before this many ms ahead; latency from not_before to the claim")
         ("path", po::value(&out.scenario_options.path)->default_value("/"), "static: the path to GET")
         ("console-pollers", po::value(&out.console_pollers)->default_value(0),
          "beside the load, N open consoles: GET /stats every 2 s each (not in the figures)")
@@ -115,6 +117,7 @@ std::optional<int> parse_options(int argc, const char* const argv[], Options& ou
         if (out.scenario_options.list_limit < 1 || out.scenario_options.list_limit > 1000)
             throw std::invalid_argument("--limit must be 1-1000");
         if (out.scenario_options.wait_seconds > 60) throw std::invalid_argument("--wait must be 0-60");
+        if (out.scenario_options.delay_ms > 60'000) throw std::invalid_argument("--delay-ms must be 0-60000");
         out.progress = !vm.count("no-progress");
         if (out.label.empty()) out.label = out.scenario_options.target.host_header();
     } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 //   lifecycle  create, claim with the agent's token, PATCH completed   each step's status, the
 //                                                                      claimed task is the created one
 //   longpoll   agents wait in GET /tasks/next?wait=W, producers create; latency = creation to claim
+//              (with --delay-ms, tasks wait for a not_before; latency = not_before to claim)
 //   static     GET --path (the HTTP ceiling: nginx's fixed answer)     200, the same JSON object
 //                                                                      as the first answer
 //
@@ -39,6 +40,7 @@ struct ScenarioOptions {
     std::optional<std::uint64_t> prefill;  // claim: tasks queued first (default: the budget)
     unsigned wait_seconds = 5;            // longpoll: wait= of each claim
     std::size_t producers = 1;            // longpoll: connections creating tasks
+    unsigned delay_ms = 0;                // longpoll: tasks made with a not_before this far ahead
     std::string path = "/";               // static
 };
 

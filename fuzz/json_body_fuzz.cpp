@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!body) return 0;
 
     model::FieldErrors errors;
-    (void)api::decode_new_task(*body, config, errors);
+    (void)api::decode_new_task(*body, config, model::Timestamp{}, errors);
     errors.clear();
     (void)api::decode_patch(*body, errors);
     errors.clear();

@@ -131,6 +131,10 @@ void append_task(std::string& out, const model::Task& t) {
     append_uint(out, t.max_attempts);
     out += ",\"lease_seconds\":"sv;
     append_uint(out, t.lease_seconds);
+    out += ",\"priority\":"sv;
+    append_uint(out, t.schedule.priority);
+    out += ",\"not_before\":"sv;
+    append_optional_time(out, t.schedule.not_before_time());
     out += '}';
 }
 
@@ -159,7 +163,51 @@ void append_agent(std::string& out, const model::Agent& a, std::optional<std::st
     out += '}';
 }
 
-store::NewTask decode_new_task(const json::value& body, const ApiConfig& config, FieldErrors& errors) {
+namespace {
+
+// "not_before" (RFC 3339 with an offset) or "delay_seconds" (from `now`), not both; nullopt
+// when neither (or when one is invalid: the error is noted).
+std::optional<model::Timestamp> read_not_before(const json::object& obj, model::Timestamp now, FieldErrors& errors) {
+    const json::value* at = obj.if_contains("not_before");
+    if (at && at->is_null()) at = nullptr;
+    const json::value* delay = obj.if_contains("delay_seconds");
+    if (delay && delay->is_null()) delay = nullptr;
+    if (at && delay) {
+        // pydantic would name "__root__"; the field that cannot be given is more use to a client.
+        errors.push_back({{"body", "delay_seconds"}, "give either not_before or delay_seconds, not both",
+                          "value_error.schedule.exclusive"});
+        return std::nullopt;
+    }
+    if (delay) {
+        constexpr std::uint32_t kNone = 0xffffffff;  // above kMaxDelaySeconds: no valid value
+        const std::uint32_t seconds = bounded_int(obj, "delay_seconds", 0, model::kMaxDelaySeconds, kNone, errors);
+        if (seconds == kNone) return std::nullopt;
+        return now + std::chrono::seconds{seconds};
+    }
+    if (!at) return std::nullopt;
+    const Loc loc{"body", "not_before"};
+    if (!at->is_string()) {
+        errors.push_back({loc, "invalid datetime format", "value_error.datetime"});
+        return std::nullopt;
+    }
+    const auto parsed = model::parse_rfc3339(at->get_string());
+    switch (parsed.outcome) {
+        case model::TimeParse::ok: return parsed.time;
+        case model::TimeParse::missing_offset:
+            errors.push_back({loc, "timezone offset required (a time without one names no instant)",
+                              "value_error.datetime.offset"});
+            break;
+        case model::TimeParse::invalid:
+            errors.push_back({loc, "invalid datetime format", "value_error.datetime"});
+            break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+store::NewTask decode_new_task(const json::value& body, const ApiConfig& config, model::Timestamp now,
+                               FieldErrors& errors) {
     store::NewTask task;
     const json::object* obj = body_object(body, errors);
     if (!obj) return task;
@@ -198,6 +246,9 @@ store::NewTask decode_new_task(const json::value& body, const ApiConfig& config,
     task.max_attempts = bounded_int(*obj, "max_attempts", 1, model::kMaxMaxAttempts, model::kDefaultMaxAttempts, errors);
     task.lease_seconds =
         bounded_int(*obj, "lease_seconds", 1, model::kMaxLeaseSeconds, config.default_lease_seconds, errors);
+    task.schedule.priority = static_cast<std::uint8_t>(
+        bounded_int(*obj, "priority", 0, model::kMaxPriority, model::kDefaultPriority, errors));
+    task.schedule.set_not_before(read_not_before(*obj, now, errors));
     return task;
 }
 

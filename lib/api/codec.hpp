@@ -26,7 +26,9 @@ std::string task_json(const model::Task& task);
 // `token` is shown once, in the answer to POST /agents.
 void append_agent(std::string& out, const model::Agent& agent, std::optional<std::string_view> token = {});
 
-store::NewTask decode_new_task(const boost::json::value& body, const ApiConfig& config, model::FieldErrors& errors);
+// `now` turns "delay_seconds" into not_before.
+store::NewTask decode_new_task(const boost::json::value& body, const ApiConfig& config, model::Timestamp now,
+                               model::FieldErrors& errors);
 model::Patch decode_patch(const boost::json::value& body, model::FieldErrors& errors);
 
 struct NewAgent {

@@ -4,6 +4,7 @@
 #include "api/waiters.hpp"
 #include "backend/backend.hpp"
 #include "model/agent.hpp"
+#include "model/time.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -37,6 +38,11 @@ struct ApiContext {
     // Appends the server's own metrics (HTTP, journal, snapshots, ...) to GET /metrics; set by
     // the server before it serves.
     std::function<void(std::string&)> write_server_metrics{};
+    // The store's clock (the server sets it: --debug-frozen-clock stops it), so that a create's
+    // delay_seconds counts from the same now as its created_at. Null: the system clock.
+    const model::Clock* clock = nullptr;
+
+    model::Timestamp now() const { return clock ? clock->now() : model::SystemClock{}.now(); }
 };
 
 }  // namespace taskd::api

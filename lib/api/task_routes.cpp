@@ -70,6 +70,17 @@ std::optional<std::size_t> read_limit(std::string_view text, FieldErrors& errors
     return static_cast<std::size_t>(n);
 }
 
+// priority=<0-9>, as POST /tasks takes it.
+std::optional<std::uint8_t> read_priority(std::string_view text, FieldErrors& errors) {
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n > model::kMaxPriority) {
+        errors.push_back({{"query", "priority"}, "ensure this value is an integer from 0 to 9", "value_error.number"});
+        return std::nullopt;
+    }
+    return static_cast<std::uint8_t>(n);
+}
+
 ListQuery read_list_query(const Request& r, FieldErrors& errors) {
     ListQuery q;
     q.filter.tenant_id = query_uuid(r, "tenant_id", errors);
@@ -79,6 +90,7 @@ ListQuery read_list_query(const Request& r, FieldErrors& errors) {
     }
     q.filter.agent_id = query_uuid(r, "agent_id", errors);
     if (auto type = r.query_param("type")) q.filter.type = std::string(*type);
+    if (auto text = r.query_param("priority")) q.filter.priority = read_priority(*text, errors);
     if (auto text = r.query_param("limit")) q.limit = read_limit(*text, errors);
     if (auto text = r.query_param("cursor")) {
         q.after = decode_cursor(*text);
@@ -95,6 +107,7 @@ std::string next_link(const ListQuery& q, const store::TaskKey& last) {
     if (q.filter.status) params.append({"status", to_string(*q.filter.status)});
     if (q.filter.agent_id) params.append({"agent_id", model::to_string(*q.filter.agent_id)});
     if (q.filter.type) params.append({"type", *q.filter.type});
+    if (q.filter.priority) params.append({"priority", std::to_string(*q.filter.priority)});
     params.append({"limit", std::to_string(*q.limit)});
     params.append({"cursor", encode_cursor(last)});
     std::string link = "<";
@@ -118,7 +131,7 @@ model::Result<store::NewTask> read_new_task(ApiContext& ctx, const Caller& calle
     auto body = parse_json_body(r.body, ctx.config.max_json_depth, &body_memory);
     if (!body) return body.error();
     FieldErrors errors;
-    store::NewTask input = decode_new_task(*body, ctx.config, errors);
+    store::NewTask input = decode_new_task(*body, ctx.config, ctx.now(), errors);
     if (!errors.empty()) return model::validation_error(std::move(errors));
     input.idempotency_key = r.idempotency_key;
     return input;

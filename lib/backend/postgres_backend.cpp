@@ -27,10 +27,10 @@ constexpr auto kAgentCacheTime = std::chrono::seconds{1};
 // The columns of a Task, in the order task_at() reads them.
 #define TASK_COLUMNS                                                                                             \
     "id, tenant_id, agent_id, type, payload, status, result, created_at, updated_at, lease_expires_at, attempts, " \
-    "max_attempts, lease_seconds, version"
+    "max_attempts, lease_seconds, version, priority, not_before"
 #define TASK_COLUMNS_T                                                                                       \
     "t.id, t.tenant_id, t.agent_id, t.type, t.payload, t.status, t.result, t.created_at, t.updated_at, "      \
-    "t.lease_expires_at, t.attempts, t.max_attempts, t.lease_seconds, t.version"
+    "t.lease_expires_at, t.attempts, t.max_attempts, t.lease_seconds, t.version, t.priority, t.not_before"
 #define AGENT_COLUMNS "id, name, tenant_id, token_hash, created_at, last_seen_at"
 
 // --- statements (every value a parameter) ---
@@ -41,12 +41,16 @@ constexpr auto kAgentCacheTime = std::chrono::seconds{1};
 #define ROOM_FOR_ONE_MORE                                                                              \
     "($8::bigint = 0 OR (SELECT count(*) FROM (SELECT 1 FROM taskd_tasks WHERE tenant_id = $2::uuid " \
     "AND status = 0 LIMIT $8::bigint) pending) < $8::bigint)"
-#define INSERT_TASK                                                                                   \
+// PRIORITY and NOT_BEFORE name the parameters of the schedule (issue 23): after $8 without a
+// key, after the key's three with one (a statement may not leave a parameter number unused).
+#define INSERT_TASK(PRIORITY, NOT_BEFORE)                                                             \
     "INSERT INTO taskd_tasks (id, tenant_id, type, payload, status, created_at, updated_at, attempts, " \
-    "max_attempts, lease_seconds, version) "                                                           \
-    "SELECT $1::uuid, $2::uuid, $3, $4, 0, $5::bigint, $5::bigint, 0, $6::integer, $7::integer, 1 "
+    "max_attempts, lease_seconds, version, priority, not_before) "                                     \
+    "SELECT $1::uuid, $2::uuid, $3, $4, 0, $5::bigint, $5::bigint, 0, $6::integer, $7::integer, 1, "   \
+    PRIORITY "::smallint, " NOT_BEFORE "::bigint "
 
-constexpr pg::Statement kCreateTask{"taskd_create_task", INSERT_TASK "WHERE " ROOM_FOR_ONE_MORE " RETURNING 1"};
+constexpr pg::Statement kCreateTask{"taskd_create_task",
+                                    INSERT_TASK("$9", "$10") "WHERE " ROOM_FOR_ONE_MORE " RETURNING 1"};
 
 // With an Idempotency-Key: the key is inserted with the task, or, when it exists and has not
 // expired, nothing is (no row answered) and the caller reads the key's task instead. Two
@@ -60,7 +64,7 @@ constexpr pg::Statement kCreateTaskWithKey{
     " SET digest = EXCLUDED.digest, task_id = EXCLUDED.task_id, created_at = EXCLUDED.created_at"
     " WHERE k.created_at <= $11::bigint"
     " RETURNING task_id),"
-    " t AS (" INSERT_TASK "FROM k RETURNING 1) "
+    " t AS (" INSERT_TASK("$12", "$13") "FROM k RETURNING 1) "
     "SELECT 1 FROM t"};
 
 constexpr pg::Statement kPendingOfTenant{"taskd_pending_of_tenant",
@@ -81,16 +85,31 @@ constexpr pg::Statement kFindTask{"taskd_find_task",
 // about a sixth of its rate (doc/postgres.md). A claim whose statement began before the agent's
 // delete committed may so still take a task for it; release_orphaned() gives such a task back at
 // the next maintenance pass.
+//
+// Which task (issue 23): claimable now (no not_before, or one at or before $2), the highest
+// priority, then the oldest; served by the partial indexes (tenant_id, priority DESC, created_at,
+// id) and (priority DESC, created_at, id) of pending tasks (schema step 3). Delayed tasks are
+// passed over in the index scan: a claim reads past every delayed task that is ahead of the
+// first claimable one in that order.
+#define CLAIMABLE "status = 0 AND (not_before IS NULL OR not_before <= $2::bigint)"
 #define CLAIM_SQL(TENANT_CONDITION)                                                                              \
     "WITH agent AS (SELECT id FROM taskd_agents WHERE id = $1::uuid),\n"                                         \
-    "next AS (SELECT id FROM taskd_tasks WHERE status = 0" TENANT_CONDITION                                      \
-    " AND EXISTS (SELECT 1 FROM agent) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),\n"                \
+    "next AS (SELECT id FROM taskd_tasks WHERE " CLAIMABLE TENANT_CONDITION                                      \
+    " AND EXISTS (SELECT 1 FROM agent) ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),\n" \
     "claimed AS (UPDATE taskd_tasks t SET status = 1, agent_id = $1::uuid, attempts = t.attempts + 1,\n"          \
     "    lease_expires_at = $2::bigint + t.lease_seconds::bigint * 1000000, updated_at = $2::bigint,\n"          \
     "    version = t.version + 1 FROM next WHERE t.id = next.id RETURNING " TASK_COLUMNS_T ")\n"                 \
     "SELECT (SELECT count(*) FROM agent), c.* FROM (SELECT 1) AS one LEFT JOIN claimed c ON true"
 constexpr pg::Statement kClaimShared{"taskd_claim_shared", CLAIM_SQL("")};
 constexpr pg::Statement kClaimTenant{"taskd_claim_tenant", CLAIM_SQL(" AND tenant_id = $3::uuid")};
+// --shared-claim-order fair: the tenant after $3 (the last this node served a shared agent), in
+// tenant id order and round, among those with a claimable task; then that tenant's first task.
+// Each step is a range scan of the tenant index. Nodes keep their own $3: each rotates on its own.
+#define NEXT_TENANT(AFTER)                                                                                    \
+    "(SELECT tenant_id FROM taskd_tasks WHERE " CLAIMABLE AFTER " ORDER BY tenant_id LIMIT 1)"
+constexpr pg::Statement kClaimFair{
+    "taskd_claim_fair",
+    CLAIM_SQL(" AND tenant_id = COALESCE(" NEXT_TENANT(" AND tenant_id > $3::uuid") ", " NEXT_TENANT("") ")")};
 
 // An agent's report on a task it holds with a live lease (the hot path: a heartbeat or the
 // result), as one statement: the transition of model/transition for exactly that case (a
@@ -105,20 +124,25 @@ constexpr pg::Statement kAgentReport{"taskd_agent_report",
                                      "AND lease_expires_at > $5::bigint RETURNING " TASK_COLUMNS};
 
 // Compare and swap of a task's state: a row when it was still at version $2.
+// not_before too: a re-queue and a release clear it (model/transition).
 constexpr pg::Statement kStoreTask{"taskd_store_task",
                                    "UPDATE taskd_tasks SET status = $3::smallint, agent_id = $4::uuid, result = $5, "
                                    "updated_at = $6::bigint, lease_expires_at = $7::bigint, attempts = $8::integer, "
-                                   "version = $9::bigint WHERE id = $1::uuid AND version = $2::bigint RETURNING 1"};
+                                   "version = $9::bigint, not_before = $10::bigint "
+                                   "WHERE id = $1::uuid AND version = $2::bigint RETURNING 1"};
 
 constexpr pg::Statement kExpiredLeases{"taskd_expired_leases", "SELECT " TASK_COLUMNS
                                                                 " FROM taskd_tasks WHERE status = 1 AND "
                                                                 "lease_expires_at <= $1::bigint "
                                                                 "ORDER BY lease_expires_at LIMIT $2::bigint"};
+// Claimable as a claim at $3 sees it (CLAIMABLE names its time $2: the claims' parameter).
 constexpr pg::Statement kClaimableTenants{"taskd_claimable_tenants", R"sql(
 SELECT t::text FROM unnest($1::uuid[]) AS t
-WHERE EXISTS (SELECT 1 FROM taskd_tasks WHERE tenant_id = t AND status = 0)
+WHERE EXISTS (SELECT 1 FROM taskd_tasks WHERE tenant_id = t AND status = 0
+              AND (not_before IS NULL OR not_before <= $3::bigint))
 UNION ALL
-(SELECT tenant_id::text FROM taskd_tasks WHERE $2::boolean AND status = 0 ORDER BY created_at, id LIMIT 1))sql"};
+(SELECT tenant_id::text FROM taskd_tasks WHERE $2::boolean AND status = 0
+ AND (not_before IS NULL OR not_before <= $3::bigint) ORDER BY priority DESC, created_at, id LIMIT 1))sql"};
 constexpr pg::Statement kOrphaned{"taskd_orphaned", "SELECT " TASK_COLUMNS_T
                                                     " FROM taskd_tasks t WHERE t.status = 1 AND NOT EXISTS "
                                                     "(SELECT 1 FROM taskd_agents a WHERE a.id = t.agent_id) "
@@ -168,25 +192,26 @@ constexpr pg::Statement kCountAgents{"taskd_count_agents",
                                      "FROM taskd_agents"};
 
 // Listings: one statement per combination of filters (and cursor), so that each is planned for
-// its index. Bits: tenant 1, agent 2, type 4, cursor 8; and the status filter, of none or one
+// its index. Bits: tenant 1, agent 2, type 4, cursor 8, priority 16; and the status filter, of none or one
 // of the four. The indexes are per status (postgres_schema, step 2), so a listing reads each
 // status it covers apart, the newest `limit` of each, and merges them. The status is part of
 // the statement's text, not a parameter, so that the planner sees which partial index holds it.
 constexpr std::size_t kStatusSlots = 5;  // no status filter, then each status
 struct ListStatements {
-    std::array<std::string, 16 * kStatusSlots> names;
-    std::array<std::string, 16 * kStatusSlots> sql;
+    std::array<std::string, 32 * kStatusSlots> names;
+    std::array<std::string, 32 * kStatusSlots> sql;
     static std::size_t index(unsigned mask, const std::optional<Status>& status) {
         return mask * kStatusSlots + (status ? 1 + static_cast<std::size_t>(status.value()) : 0);
     }
     ListStatements() {
-        for (unsigned mask = 0; mask < 16; ++mask) {
+        for (unsigned mask = 0; mask < 32; ++mask) {
             int n = 0;
             auto next = [&n] { return "$" + std::to_string(++n); };
             std::string filters;
             if (mask & 1) filters += " AND tenant_id = " + next() + "::uuid";
             if (mask & 2) filters += " AND agent_id = " + next() + "::uuid";
             if (mask & 4) filters += " AND type = " + next();
+            if (mask & 16) filters += " AND priority = " + next() + "::smallint";
             if (mask & 8) {
                 const std::string created = next();
                 filters += " AND (created_at, id) < (" + created + "::bigint, " + next() + "::uuid)";
@@ -307,6 +332,8 @@ Task task_at(const pg::Rows& rows, std::size_t row, std::size_t first = 0) {
     t.max_attempts = to_int<std::uint32_t>(rows.text(row, c++));
     t.lease_seconds = to_int<std::uint32_t>(rows.text(row, c++));
     t.version = to_int<std::uint64_t>(rows.text(row, c++));
+    t.schedule.priority = to_int<std::uint8_t>(rows.text(row, c++));
+    t.schedule.set_not_before(opt_time(rows, row, c++));
     return t;
 }
 
@@ -395,6 +422,7 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
         t.created_at = t.updated_at = now;
         t.max_attempts = input.max_attempts;
         t.lease_seconds = input.lease_seconds;
+        t.schedule = input.schedule;
         ParamList p;
         p.add(t.id).add(t.tenant_id).add(t.type).add(t.payload).add(now);
         p.add(std::int64_t{t.max_attempts}).add(std::int64_t{t.lease_seconds});
@@ -405,11 +433,14 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
                                             input.lease_seconds));
             p.add(*input.idempotency_key).add(digest).add(now - store::kIdempotencyWindow);
         }
+        p.add(std::int64_t{t.schedule.priority}).add(t.schedule.not_before_time());
         auto rows = co_await run(input.idempotency_key ? kCreateTaskWithKey : kCreateTask, p.params());
         if (!rows) co_return rows.error();
         if (!rows->empty()) {
             counters_.creates.add();
-            notices_->add(t.tenant_id);
+            // A delayed task wakes no one now: its waiters are woken when its time comes.
+            if (t.schedule.not_before > now) wakeups_->add(t.schedule.not_before, t.tenant_id);
+            else notices_->add(t.tenant_id);
             co_return store::Created{std::move(t), false};
         }
         if (input.idempotency_key) {
@@ -453,10 +484,13 @@ Op<bool> PostgresBackend::store_if_unchanged(const Task& changed, std::uint64_t 
     p.add(changed.id).add(static_cast<std::int64_t>(read_version)).add(std::int64_t{static_cast<int>(changed.status)});
     p.add(changed.agent_id).add(changed.result).add(changed.updated_at).add(changed.lease_expires_at);
     p.add(std::int64_t{changed.attempts}).add(static_cast<std::int64_t>(changed.version));
+    p.add(changed.schedule.not_before_time());
     auto rows = co_await run(kStoreTask, p.params());
     if (!rows) co_return rows.error();
     if (rows->empty()) co_return false;
-    if (changed.status == Status::pending) notices_->add(changed.tenant_id);
+    // A pending task whose not_before is still ahead (a PATCH of its result) became no more
+    // claimable than it was; its wake-up is with the node that created it.
+    if (changed.status == Status::pending && !changed.schedule.delayed()) notices_->add(changed.tenant_id);
     co_return true;
 }
 
@@ -513,16 +547,41 @@ Op<Task> PostgresBackend::patch_task(const Uuid& id, const model::Patch& patch,
 }
 
 Op<std::optional<Task>> PostgresBackend::claim(const model::Agent& agent) {
+    const bool fair = !agent.tenant_id && shared_claim_order_ == model::SharedClaimOrder::fair;
     ParamList p;
     p.add(agent.id).add(clock_.now());
     if (agent.tenant_id) p.add(*agent.tenant_id);
-    auto rows = co_await run(agent.tenant_id ? kClaimTenant : kClaimShared, p.params());
+    if (fair) p.add(last_fair_tenant());
+    const pg::Statement& statement = agent.tenant_id ? kClaimTenant : fair ? kClaimFair : kClaimShared;
+    auto rows = co_await run(statement, p.params());
     if (!rows) co_return rows.error();
     if (rows->empty() || rows->text(0, 0) == "0")
         co_return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
+    if (rows->is_null(0, 1) && fair) {
+        // The tenant picked may have had only tasks that concurrent claims hold locked (SKIP
+        // LOCKED passed them): take the first of any tenant rather than answer null.
+        ParamList q;
+        q.add(agent.id).add(clock_.now());
+        rows = co_await run(kClaimShared, q.params());
+        if (!rows) co_return rows.error();
+        if (rows->empty() || rows->text(0, 0) == "0")
+            co_return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
+    }
     if (rows->is_null(0, 1)) co_return std::optional<Task>{};
     counters_.claims.add();
-    co_return std::optional<Task>(task_at(*rows, 0, 1));
+    Task claimed = task_at(*rows, 0, 1);
+    if (fair) set_last_fair_tenant(claimed.tenant_id);
+    co_return std::optional<Task>(std::move(claimed));
+}
+
+Uuid PostgresBackend::last_fair_tenant() const {
+    std::lock_guard lock(fair_mutex_);
+    return last_fair_tenant_;
+}
+
+void PostgresBackend::set_last_fair_tenant(const Uuid& tenant) {
+    std::lock_guard lock(fair_mutex_);
+    last_fair_tenant_ = tenant;
 }
 
 Op<bool> PostgresBackend::list_tasks(const store::TaskFilter& filter, const std::optional<store::TaskKey>& after,
@@ -533,6 +592,7 @@ Op<bool> PostgresBackend::list_tasks(const store::TaskFilter& filter, const std:
     if (filter.tenant_id) mask |= 1, p.add(*filter.tenant_id);
     if (filter.agent_id) mask |= 2, p.add(*filter.agent_id);
     if (filter.type) mask |= 4, p.add(*filter.type);
+    if (filter.priority) mask |= 16, p.add(std::int64_t{*filter.priority});
     if (after) mask |= 8, p.add(after->created_us).add(after->id);
     p.add(static_cast<std::int64_t>(limit) + 1);  // one more says whether more remain
     const auto& statements = list_statements();
@@ -734,7 +794,7 @@ Op<std::size_t> PostgresBackend::release_orphaned(std::size_t max) {
 
 Op<std::vector<Uuid>> PostgresBackend::claimable_tenants(const std::vector<Uuid>& tenants, bool any) {
     ParamList p;
-    p.add(uuid_array(tenants)).add(std::string(any ? "true" : "false"));
+    p.add(uuid_array(tenants)).add(std::string(any ? "true" : "false")).add(clock_.now());
     auto rows = co_await run(kClaimableTenants, p.params());
     if (!rows) co_return rows.error();
     std::vector<Uuid> out;

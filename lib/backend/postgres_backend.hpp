@@ -20,6 +20,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/postgres_notices.hpp"
+#include "backend/postgres_wakeups.hpp"
 #include "model/time.hpp"
 #include "pg/pool.hpp"
 
@@ -38,11 +39,17 @@ public:
     PostgresBackend(boost::asio::any_io_executor executor, std::shared_ptr<pg::Pool> pool, const model::Clock& clock)
         : pool_(pool),
           clock_(clock),
-          notices_(std::make_shared<PendingNotices>(std::move(executor), std::move(pool), std::string(kPendingChannel))) {}
+          notices_(std::make_shared<PendingNotices>(executor, std::move(pool), std::string(kPendingChannel))),
+          wakeups_(std::make_shared<DelayedWakeups>(std::move(executor), clock, notices_)) {}
+    ~PostgresBackend() override { wakeups_->stop(); }
 
     // --max-pending-per-tenant applies as in memory (429); --max-tasks does not: it bounds a
     // node's memory, and the database keeps tasks on disk. Set before serving.
     void set_limits(store::Store::Limits limits) { limits_ = limits; }
+    // --shared-claim-order (issue 23). Set before serving.
+    void set_shared_claim_order(model::SharedClaimOrder order) { shared_claim_order_ = order; }
+    // Cancels the wake-ups of delayed tasks (shutdown).
+    void stop() { wakeups_->stop(); }
 
     Op<store::Created> create_task(store::NewTask input) override;
     Op<std::optional<model::Task>> find_task(const model::Uuid& id) override;
@@ -96,6 +103,13 @@ private:
     Counters counters_;
     store::Store::Limits limits_;
     std::shared_ptr<PendingNotices> notices_;
+    std::shared_ptr<DelayedWakeups> wakeups_;  // wakes waiters when a delayed task's time comes
+    model::SharedClaimOrder shared_claim_order_ = model::SharedClaimOrder::oldest;
+    // With fair: the tenant this node's last shared claim served; the next starts after it.
+    mutable std::mutex fair_mutex_;
+    model::Uuid last_fair_tenant_{};
+    model::Uuid last_fair_tenant() const;
+    void set_last_fair_tenant(const model::Uuid& tenant);
     // When this node last saw each agent, to the microsecond. The database is told at most once
     // a second per agent (a write per request would cost a commit each); reads of agents on this
     // node take the later of the two, so that last_seen_at moves with every request here (other

@@ -82,6 +82,18 @@ CREATE INDEX taskd_tasks_finished_by_status ON taskd_tasks (status, created_at, 
 CREATE INDEX taskd_tasks_finished_by_tenant ON taskd_tasks (tenant_id, status, created_at, id) WHERE status >= 2;
 CREATE INDEX taskd_tasks_finished_by_agent ON taskd_tasks (agent_id, status, created_at, id) WHERE status >= 2;
 )sql",
+    // 3: scheduling (issue 23). Every task of schema 2 gets priority 5 and no not_before (ADD
+    // COLUMN with a constant default rewrites no row). Claims take the highest priority, then
+    // the oldest: two partial indexes in that order over pending tasks, beside the (created_at)
+    // ones that the listings of pending tasks read newest first. A pending task so enters four
+    // index entries instead of two. not_before is not in the indexes: a claim checks it on the
+    // rows it passes (tasks that wait are expected to be few beside those that do not).
+    R"sql(
+ALTER TABLE taskd_tasks ADD COLUMN priority smallint NOT NULL DEFAULT 5;
+ALTER TABLE taskd_tasks ADD COLUMN not_before bigint;
+CREATE INDEX taskd_tasks_claim_by_tenant ON taskd_tasks (tenant_id, priority DESC, created_at, id) WHERE status = 0;
+CREATE INDEX taskd_tasks_claim ON taskd_tasks (priority DESC, created_at, id) WHERE status = 0;
+)sql",
 };
 
 // Any fixed number: the key of the advisory lock that starting nodes take while migrating.

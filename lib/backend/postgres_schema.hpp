@@ -15,7 +15,7 @@
 namespace taskd::backend {
 
 // The version this binary writes and reads.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The SQL that brings the schema from version `version - 1` to `version` (1..kSchemaVersion):
 // for tests that make a database as an older taskd left it.

@@ -2,6 +2,8 @@
 
 #include "journal/codec.hpp"
 
+#include <cassert>
+
 namespace taskd::journal {
 namespace {
 
@@ -26,6 +28,20 @@ void put_state(Encoder& e, const model::Task& t) {
     e.u32(t.attempts);
     put_optional_time(e, t.lease_expires_at);
     e.time(t.updated_at);
+}
+
+// Format 3 (issue 23): the fields of Schedule, after a record's fields of format 2, written only
+// when they are not the defaults. A record without them is one that format 2 wrote, or one of a
+// task that uses none of this: both mean priority 5, no not_before. So a task that uses no
+// scheduling costs no byte more, and every older record reads as it was meant.
+void put_state_schedule(Encoder& e, const model::Task& t) {
+    if (t.schedule.delayed()) e.time(t.schedule.not_before);
+}
+
+void put_created_schedule(Encoder& e, const model::Task& t) {
+    if (t.schedule == model::Schedule{}) return;
+    e.u8(t.schedule.priority);
+    put_optional_time(e, t.schedule.not_before_time());
 }
 
 void put_created(Encoder& e, const model::Task& t, const std::optional<std::string>& key) {
@@ -55,6 +71,17 @@ std::optional<model::Uuid> get_optional_uuid(Decoder& d) {
 std::optional<model::Timestamp> get_optional_time(Decoder& d) {
     if (!d.present()) return std::nullopt;
     return d.time();
+}
+
+void get_created_schedule(Decoder& d, model::Task& t) {
+    if (d.done()) return;  // format 2, or the defaults
+    t.schedule.priority = d.u8();
+    if (t.schedule.priority > model::kMaxPriority) d.fail();
+    t.schedule.set_not_before(get_optional_time(d));
+}
+
+void get_state_schedule(Decoder& d, TaskState& s) {
+    if (!d.done()) s.not_before = d.time();
 }
 
 TaskState get_state(Decoder& d) {
@@ -98,7 +125,9 @@ model::Agent get_agent(Decoder& d) {
 }  // namespace
 
 TaskState state_of(const model::Task& t) {
-    return TaskState{t.id, t.version, t.status, t.agent_id, t.result, t.attempts, t.lease_expires_at, t.updated_at};
+    return TaskState{t.id,       t.version,          t.status,     t.agent_id,
+                     t.result,   t.attempts,         t.lease_expires_at, t.updated_at,
+                     t.schedule.not_before};
 }
 
 void apply_state(model::Task& t, const TaskState& s) {
@@ -109,6 +138,7 @@ void apply_state(model::Task& t, const TaskState& s) {
     t.attempts = s.attempts;
     t.lease_expires_at = s.lease_expires_at;
     t.updated_at = s.updated_at;
+    t.schedule.not_before = s.not_before;
 }
 
 std::string encode_task_created(const model::Task& task, const std::optional<std::string>& key) {
@@ -116,6 +146,7 @@ std::string encode_task_created(const model::Task& task, const std::optional<std
     out.reserve(96 + task.type.size() + task.payload->size());
     Encoder e(out);
     put_created(e, task, key);
+    put_created_schedule(e, task);
     return out;
 }
 
@@ -124,6 +155,7 @@ std::string encode_task_state(const model::Task& task) {
     out.reserve(80 + (task.result ? task.result->size() : 0));
     Encoder e(out);
     put_state(e, task);
+    put_state_schedule(e, task);
     return out;
 }
 
@@ -140,7 +172,12 @@ std::string encode_agent_deleted(const model::Uuid& id, model::Timestamp at, con
     e.uuid(id);
     e.time(at);
     e.u32(static_cast<std::uint32_t>(released.size()));
-    for (const auto& t : released) put_state(e, t);
+    // A release clears not_before (model::apply_release), so the states here need no
+    // trailer; they are counted, and a trailer could not be told from the next state.
+    for (const auto& t : released) {
+        assert(!t.schedule.delayed());
+        put_state(e, t);
+    }
     return out;
 }
 
@@ -182,7 +219,9 @@ std::string encode_snapshot_task(const model::Task& task, const std::optional<st
 // then each task with varints, deltas against created_at and indices into the dictionaries.
 namespace {
 constexpr std::uint8_t kHasAgent = 1 << 2, kHasResult = 1 << 3, kHasLease = 1 << 4, kHasKey = 1 << 5;
-constexpr std::uint8_t kKnownFlags = 3 | kHasAgent | kHasResult | kHasLease | kHasKey;
+// Format 3 (issue 23): a priority other than 5, a not_before. Format 2 never set these bits.
+constexpr std::uint8_t kHasPriority = 1 << 6, kHasNotBefore = 1 << 7;
+constexpr std::uint8_t kKnownFlags = 3 | kHasAgent | kHasResult | kHasLease | kHasKey | kHasPriority | kHasNotBefore;
 // The fewest bytes a task takes in a run: a count beyond remaining / this is damage.
 constexpr std::size_t kMinSnapshotTaskBytes = 16 + 10;
 
@@ -223,6 +262,8 @@ std::string encode_snapshot_tasks(std::span<const SnapshotTask> tasks) {
         if (t.result) flags |= kHasResult;
         if (t.lease_expires_at) flags |= kHasLease;
         if (st.idempotency_key) flags |= kHasKey;
+        if (t.schedule.priority != model::kDefaultPriority) flags |= kHasPriority;
+        if (t.schedule.delayed()) flags |= kHasNotBefore;
         b.u8(flags);
         b.varint(t.max_attempts);
         b.varint(t.lease_seconds);
@@ -234,6 +275,8 @@ std::string encode_snapshot_tasks(std::span<const SnapshotTask> tasks) {
         if (t.result) b.short_string(*t.result);
         if (t.lease_expires_at) b.svarint(model::to_micros(*t.lease_expires_at) - updated);
         if (st.idempotency_key) b.short_string(*st.idempotency_key);
+        if (flags & kHasPriority) b.u8(t.schedule.priority);
+        if (flags & kHasNotBefore) b.svarint(model::to_micros(t.schedule.not_before) - created);
     }
     std::string out;
     out.reserve(body.size() + 64 + 16 * (tenants.items().size() + agents.items().size()));
@@ -300,6 +343,11 @@ std::optional<SnapshotTasks> get_snapshot_tasks(Decoder& d) {
         if (flags & kHasResult) t.result = model::make_json_text(d.short_string());
         if (flags & kHasLease) t.lease_expires_at = model::from_micros(updated + d.svarint());
         if (flags & kHasKey) c.idempotency_key = std::string(d.short_string());
+        if (flags & kHasPriority) {
+            t.schedule.priority = d.u8();
+            if (t.schedule.priority > model::kMaxPriority) return std::nullopt;
+        }
+        if (flags & kHasNotBefore) t.schedule.not_before = model::from_micros(created + d.svarint());
     }
     return out;
 }
@@ -320,12 +368,18 @@ std::optional<Change> decode_change(RecordType type, std::span<const std::uint8_
         case RecordType::task_created: {
             TaskCreated c;
             c.task = get_created(d, c.idempotency_key);
+            get_created_schedule(d, c.task);
             change = std::move(c);
             break;
         }
         case RecordType::task_claimed:
         case RecordType::task_updated:
-        case RecordType::task_lease_expired: change = TaskChanged{get_state(d)}; break;
+        case RecordType::task_lease_expired: {
+            TaskChanged c{get_state(d)};
+            get_state_schedule(d, c.state);
+            change = std::move(c);
+            break;
+        }
         case RecordType::agent_registered: change = AgentRegistered{get_agent(d)}; break;
         case RecordType::agent_deleted: {
             AgentDeleted c;

@@ -28,6 +28,9 @@ struct TaskState {
     std::uint32_t attempts = 0;
     std::optional<model::Timestamp> lease_expires_at;
     model::Timestamp updated_at{};
+    // A re-queue or a release clears it (model/transition); kNoTime: none. (Priority is fixed at
+    // create: task_created carries it.)
+    model::Timestamp not_before = model::kNoTime;
 };
 
 TaskState state_of(const model::Task& task);

@@ -32,9 +32,11 @@ enum class RecordType : std::uint8_t {
 std::string_view to_string(RecordType type);
 bool is_known(std::uint8_t type);
 
-// Version 2 added snapshot_tasks (snapshots of about half the size); a reader of version 2
-// reads version 1 files too. Segments are alike in both.
-inline constexpr std::uint32_t kFormatVersion = 2;
+// Version 2 added snapshot_tasks (snapshots of about half the size); version 3 the scheduling
+// fields (priority, not_before: issue 23) as optional tails of task_created and of the task
+// state records, and two flags of snapshot_tasks. A reader of version 3 reads versions 1 and 2
+// as they were written (their records simply lack the tails: the defaults).
+inline constexpr std::uint32_t kFormatVersion = 3;
 inline constexpr std::uint32_t kOldestFormatVersion = 1;
 inline constexpr std::size_t kRecordHeaderBytes = 4 + 4 + 1 + 8;
 inline constexpr std::size_t kFileHeaderBytes = 8 + 4 + 8 + 4;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "model/json_text.hpp"
+#include "model/schedule.hpp"
 #include "model/status.hpp"
 #include "model/time.hpp"
 #include "model/uuid.hpp"
@@ -42,6 +43,9 @@ struct Task {
     std::uint32_t lease_seconds = kDefaultLeaseSeconds;
     // One more at every change; the journal replays a state only over an older one.
     std::uint64_t version = 1;
+    // Priority and not_before (model/schedule.hpp). Last, so that the fields above keep their
+    // offsets and packing.
+    Schedule schedule;
 };
 
 // True when `agent` holds `task` now: it is running under that agent's claim.

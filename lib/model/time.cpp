@@ -59,6 +59,78 @@ std::string to_rfc3339(Timestamp t) {
     return out;
 }
 
+namespace {
+
+// `n` decimal digits at `p` as a number; false when any is not a digit.
+bool digits(std::string_view text, std::size_t p, std::size_t n, int& out) {
+    if (p + n > text.size()) return false;
+    out = 0;
+    for (std::size_t i = p; i < p + n; ++i) {
+        const char c = text[i];
+        if (c < '0' || c > '9') return false;
+        out = out * 10 + (c - '0');
+    }
+    return true;
+}
+
+}  // namespace
+
+ParsedTime parse_rfc3339(std::string_view text) {
+    using namespace std::chrono;
+    ParsedTime out;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    // "YYYY-MM-DDTHH:MM:SS": 19 characters at fixed places.
+    if (!digits(text, 0, 4, y) || text.size() < 19 || text[4] != '-' || !digits(text, 5, 2, mo) || text[7] != '-' ||
+        !digits(text, 8, 2, d) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+        !digits(text, 11, 2, h) || text[13] != ':' || !digits(text, 14, 2, mi) || text[16] != ':' ||
+        !digits(text, 17, 2, s))
+        return out;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return out;
+    std::size_t p = 19;
+    std::int64_t micros = 0;
+    if (p < text.size() && text[p] == '.') {
+        ++p;
+        const std::size_t first = p;
+        std::int64_t scale = 100'000;
+        for (; p < text.size() && text[p] >= '0' && text[p] <= '9'; ++p) {
+            micros += (text[p] - '0') * scale;
+            scale /= 10;
+        }
+        if (p == first) return out;
+    }
+    if (s == 60) {  // a leap second: the last microsecond of the minute before it
+        s = 59;
+        micros = 999'999;
+    }
+    std::int64_t offset_minutes = 0;
+    if (p == text.size()) {
+        out.outcome = TimeParse::missing_offset;
+        return out;
+    }
+    if (text[p] == 'Z' || text[p] == 'z') {
+        ++p;
+    } else if (text[p] == '+' || text[p] == '-') {
+        int oh = 0, om = 0;
+        if (!digits(text, p + 1, 2, oh) || p + 3 >= text.size() || text[p + 3] != ':' || !digits(text, p + 4, 2, om) ||
+            oh > 23 || om > 59)
+            return out;
+        offset_minutes = (text[p] == '-' ? -1 : 1) * (oh * 60 + om);
+        p += 6;
+    } else {
+        return out;
+    }
+    if (p != text.size()) return out;
+    const auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros};
+    out.time = time_point_cast<microseconds>(local - minutes{offset_minutes});
+    // An offset can carry 0000-01-01 or 9999-12-31 past the years append_rfc3339 writes.
+    constexpr auto kFirst = sys_days{year{0} / 1 / 1};
+    constexpr auto kEnd = sys_days{year{10000} / 1 / 1};
+    if (out.time < kFirst || out.time >= kEnd) return out;
+    out.outcome = TimeParse::ok;
+    return out;
+}
+
 Timestamp SystemClock::now() const {
     return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace taskd::model {
 
@@ -17,6 +18,17 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // "2026-11-24T22:09:03.123456Z"
 void append_rfc3339(std::string& out, Timestamp t);
 std::string to_rfc3339(Timestamp t);
+
+// Reads an RFC 3339 date-time ("2026-12-24T02:00:00+01:00", "...T01:00:00.5Z"): `T`, `t` or a
+// space between date and time, any number of fraction digits (kept to the microsecond,
+// truncated), and an offset: `Z`, `z` or +/-HH:MM. A time without an offset names no instant:
+// missing_offset. Years 0000-9999, seconds 00-60 (a leap second reads as :59.999999).
+enum class TimeParse { ok, invalid, missing_offset };
+struct ParsedTime {
+    TimeParse outcome = TimeParse::invalid;
+    Timestamp time{};
+};
+ParsedTime parse_rfc3339(std::string_view text);
 
 inline std::int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_micros(std::int64_t us) { return Timestamp{std::chrono::microseconds{us}}; }

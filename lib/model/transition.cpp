@@ -61,6 +61,8 @@ Result<void> apply_patch(Task& task, const Patch& patch, const Actor& actor, Tim
             task.result.reset();
             task.lease_expires_at.reset();
             task.attempts = 0;
+            // Claimable at once, as a re-queue was before issue 23 (model/schedule.hpp).
+            task.schedule.not_before = kNoTime;
             break;
         case Effect::result_only:
             break;
@@ -84,6 +86,8 @@ void apply_claim(Task& task, const Uuid& agent, Timestamp now) {
 
 void apply_release(Task& task, std::string_view reason, Timestamp now) {
     task.lease_expires_at.reset();
+    // It was claimable when claimed; back in the queue it is claimable at once.
+    task.schedule.not_before = kNoTime;
     task.updated_at = now;
     ++task.version;
     if (task.attempts < task.max_attempts) {

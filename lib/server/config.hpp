@@ -6,6 +6,7 @@
 #include "http/limits.hpp"
 #include "journal/recovery.hpp"
 #include "journal/writer.hpp"
+#include "model/schedule.hpp"
 #include "server/maintenance.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
@@ -51,6 +52,9 @@ struct Config {
     // Tests only: the clock stands still at the start time, so that every task created shares
     // one created_at (ties) and no lease ever runs out.
     bool debug_frozen_clock = false;
+    // --shared-claim-order (issue 23). The PostgreSQL store implements both; the embedded store
+    // claims `oldest` until it schedules (issue 23: its claim queues are being rewritten).
+    model::SharedClaimOrder shared_claim_order = model::SharedClaimOrder::oldest;
 };
 
 }  // namespace taskd::server

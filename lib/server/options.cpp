@@ -143,7 +143,10 @@ po::options_description describe(const Config& d) {
     po::options_description tasks("Tasks");
     tasks.add_options()
         ("lease-seconds", po::value<std::int64_t>()->default_value(d.api.default_lease_seconds)->value_name("N"),
-         "a claim's lease when the task does not set lease_seconds (1-86400)");
+         "a claim's lease when the task does not set lease_seconds (1-86400)")
+        ("shared-claim-order", po::value<std::string>()->default_value("oldest")->value_name("ORDER"),
+         "which task a shared agent (no tenant) claims: oldest: the first by priority then age, across "
+         "tenants; fair: round robin over the tenants with claimable tasks, then priority, then age");
 
     po::options_description logging("Logging");
     logging.add_options()
@@ -189,6 +192,12 @@ util::LogFormat log_format(const std::string& name) {
     if (name == "text") return util::LogFormat::text;
     if (name == "json") return util::LogFormat::json;
     throw po::error("the argument ('" + name + "') for option '--log-format' is invalid: use text or json");
+}
+
+model::SharedClaimOrder shared_claim_order(const std::string& name) {
+    if (name == "oldest") return model::SharedClaimOrder::oldest;
+    if (name == "fair") return model::SharedClaimOrder::fair;
+    throw po::error("the argument ('" + name + "') for option '--shared-claim-order' is invalid: use oldest or fair");
 }
 
 journal::FsyncMode fsync_mode(const std::string& name) {
@@ -238,6 +247,7 @@ Config to_config(const po::variables_map& vm) {
     c.http.idle_timeout = positive_duration(vm, "idle-timeout");
     c.http.write_timeout = positive_duration(vm, "write-timeout");
     c.api.default_lease_seconds = static_cast<std::uint32_t>(in_range(vm, "lease-seconds", 1, model::kMaxLeaseSeconds));
+    c.shared_claim_order = shared_claim_order(vm["shared-claim-order"].as<std::string>());
     c.log_level = log_level(vm["log-level"].as<std::string>());
     c.log_format = log_format(vm["log-format"].as<std::string>());
     c.access_log = vm["access-log"].as<bool>();

@@ -51,6 +51,7 @@ PostgresNode::PostgresNode(net::io_context& ioc, const Config& config, const mod
       backend_(ioc.get_executor(), pool_, clock),
       timer_(ioc) {
     backend_.set_limits(config.store);
+    backend_.set_shared_claim_order(config.shared_claim_order);
 }
 
 PostgresNode::~PostgresNode() { stop(); }
@@ -67,6 +68,7 @@ void PostgresNode::start(api::Waiters& waiters, std::function<void()> ready, std
 void PostgresNode::stop() {
     if (stopping_.exchange(true)) return;
     net::post(timer_.get_executor(), [this] { timer_.cancel(); });
+    backend_.stop();  // the wake-ups of delayed tasks
     {
         std::lock_guard lock(listener_mutex_);
         if (listener_) listener_->stop();

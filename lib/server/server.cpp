@@ -11,6 +11,7 @@
 #include "journal/recovery.hpp"
 #include "journal/storage.hpp"
 #include "journal/writer.hpp"
+#include "server/delay_timer.hpp"
 #include "server/maintenance.hpp"
 #include "server/postgres_node.hpp"
 #include "server/server_metrics.hpp"
@@ -172,9 +173,14 @@ int run(const Config& config) {
     api::ApiContext ctx{postgres ? postgres->backend() : static_cast<backend::Backend&>(*memory),
                         auth::hash_token(admin->token), config.api};
     ctx.config.admin_auth = !config.insecure_no_admin_auth;
+    ctx.clock = &clock;
+    std::unique_ptr<DelayTimer> delay_timer;
     if (store) {
         store->set_on_pending([&ctx](const model::Uuid& tenant) { ctx.waiters.notify(tenant); });
         store->set_limits(config.store);
+        store->set_shared_claim_order(config.shared_claim_order);
+        delay_timer = std::make_unique<DelayTimer>(ioc.get_executor(), *store, clock);
+        store->set_on_delayed([&delay_timer](model::Timestamp at) { delay_timer->arm(at); });
     }
     const http::Router router = api::make_router(ctx);
 
@@ -231,6 +237,7 @@ int run(const Config& config) {
             net::post(control, [&] {
                 deadline.cancel();
                 if (postgres) postgres->stop();  // its connections and timers would keep the io_context running
+                if (delay_timer) delay_timer->stop();  // its wait would too
             });
         });
     };
@@ -306,6 +313,7 @@ int run(const Config& config) {
     Maintenance maintenance(*store, *writer, *storage, clock, config.maintenance,
                             {report->snapshot_sequence, report->bytes_replayed});
     maintenance.start();
+    if (const auto due = store->next_due()) delay_timer->arm(*due);  // delayed tasks recovered
     const double recovery_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start).count();
     server_metrics.recovered(recovery_ms / 1000, snapshot_written_unix_micros(config.data_dir, report->snapshot_file),

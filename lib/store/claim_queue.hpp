@@ -38,6 +38,12 @@ public:
         return items_[i];
     }
 
+    // Whether a pop() may find an entry: reads, never writes, the contended word, so that a
+    // claim can pass an empty queue by (ClaimQueues) without taking a line from other claims.
+    bool has_waiting() const {
+        return head_.load(std::memory_order_relaxed) < size_.load(std::memory_order_acquire);
+    }
+
     // --- exclusive lock only ---
     void push(TaskSlot* slot);
     // Puts a task that is pending again back at its place by created_at, unless its entry is

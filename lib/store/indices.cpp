@@ -6,7 +6,10 @@ using model::Status;
 
 TenantIndex& Indices::tenant_of(const Uuid& id) {
     auto& entry = by_tenant_[id];
-    if (!entry) entry = std::make_unique<TenantIndex>();
+    if (!entry) {
+        entry = std::make_unique<TenantIndex>();
+        tenants_in_turn_.push_back(entry.get());
+    }
     return *entry;
 }
 
@@ -15,9 +18,9 @@ const TenantIndex* Indices::tenant(const Uuid& id) const {
     return it == by_tenant_.end() ? nullptr : it->second.get();
 }
 
-ClaimQueue* Indices::tenant_queue(const Uuid& tenant) {
+ClaimQueues* Indices::tenant_queues(const Uuid& tenant) {
     auto it = by_tenant_.find(tenant);
-    return it == by_tenant_.end() ? nullptr : &it->second->queue;
+    return it == by_tenant_.end() ? nullptr : &it->second->queues;
 }
 
 const AgentSet* Indices::agent(const Uuid& id) const {
@@ -102,21 +105,14 @@ void Indices::move(TaskSlot* slot, Status status, const std::optional<Uuid>& age
 
 void Indices::enqueue(TaskSlot* slot, bool put_back) {
     if (queues_stale()) return;  // rebuilt whole later
-    ClaimQueue& own = tenant_of(slot->tenant_id).queue;
+    ClaimQueues& own = tenant_of(slot->tenant_id).queues;
     if (put_back) {
         own.put_back(slot);
-        shared_queue_.put_back(slot);
+        if (shared_kept_) shared_queues_.put_back(slot);
     } else {
         own.push(slot);
-        shared_queue_.push(slot);
+        if (shared_kept_) shared_queues_.push(slot);
     }
-}
-
-void Indices::rebuild_queues() {
-    shared_queue_.clear();
-    for (auto& [id, t] : by_tenant_) t->queue.clear();
-    queues_stale_.store(false, std::memory_order_relaxed);
-    for (TaskSlot& slot : by_status_[slot_of(Status::pending)]) enqueue(&slot, false);
 }
 
 void Indices::sweep_queues() {
@@ -126,20 +122,20 @@ void Indices::sweep_queues() {
     // there is no shared agent, would keep every task), and makes sure no entry outlives
     // its slot when finished tasks are erased.
     auto stale = [](const TaskSlot* s) { return status_of(s->word.load(std::memory_order_relaxed)) != Status::pending; };
-    shared_queue_.remove_if(stale);
-    for (auto& [id, t] : by_tenant_) t->queue.remove_if(stale);
+    shared_queues_.remove_if(stale);
+    for (auto& [id, t] : by_tenant_) t->queues.remove_if(stale);
 }
 
 void Indices::sweep_queues_if_bloated() {
     // Sweeping costs the queue's length, so it is done only once stale entries outnumber the
     // pending tasks.
     const std::size_t pending = count(Status::pending);
-    bool bloated = shared_queue_.waiting() > 2 * pending + 1024;
+    bool bloated = shared_queues_.waiting() > 2 * pending + 1024;
     for (auto& [id, t] : by_tenant_)
-        bloated = bloated || t->queue.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
+        bloated = bloated || t->queues.waiting() > 2 * t->by_status[slot_of(Status::pending)].size() + 1024;
     if (bloated) sweep_queues();
-    shared_queue_.trim();
-    for (auto& [id, t] : by_tenant_) t->queue.trim();
+    shared_queues_.trim();
+    for (auto& [id, t] : by_tenant_) t->queues.trim();
 }
 
 void Indices::walk(Cursor& cursor, const std::optional<Uuid>& tenant, const std::optional<Status>& status,

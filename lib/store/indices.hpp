@@ -16,7 +16,7 @@
 #pragma once
 
 #include "model/status.hpp"
-#include "store/claim_queue.hpp"
+#include "store/claim_queues.hpp"
 #include "store/task_key.hpp"
 #include "store/task_slot.hpp"
 
@@ -53,7 +53,7 @@ inline std::size_t slot_of(model::Status s) { return static_cast<std::size_t>(s)
 
 struct TenantIndex {
     std::array<TenantStatusSet, 4> by_status;
-    ClaimQueue queue;
+    ClaimQueues queues;  // its claimable tasks (a delayed one from its time on)
 
     std::size_t size() const {
         std::size_t n = 0;
@@ -111,14 +111,36 @@ public:
     void move(TaskSlot* slot, model::Status status, const std::optional<Uuid>& agent);
 
     // Claim queues. `put_back`: a task pending again, at its place by created_at. Nothing is
-    // queued while the queues are stale (a replay): rebuild_queues() builds them whole.
+    // queued while the queues are stale (a replay): rebuild_queues() builds them whole, from
+    // the pending tasks for which `claimable(slot)` is true (the others wait for their time).
     void enqueue(TaskSlot* slot, bool put_back);
-    void rebuild_queues();
+    template <class F>
+    void rebuild_queues(F&& claimable) {
+        shared_queues_.clear();
+        for (auto& [id, t] : by_tenant_) t->queues.clear();
+        queues_stale_.store(false, std::memory_order_relaxed);
+        for (TaskSlot& slot : by_status_[slot_of(model::Status::pending)])
+            if (claimable(&slot)) enqueue(&slot, false);
+    }
+    // Shared agents claim the oldest task of any tenant (one queue across tenants: true, the
+    // default) or in turn from each tenant with claimable tasks (false: --shared-claim-order
+    // fair). Set before the first task.
+    void set_shared_queue(bool kept) { shared_kept_ = kept; }
     void mark_queues_stale() { queues_stale_.store(true, std::memory_order_relaxed); }
     // Read by claims under the shared lock: then they take the exclusive one to rebuild.
     bool queues_stale() const { return queues_stale_.load(std::memory_order_relaxed); }
-    ClaimQueue& shared_queue() { return shared_queue_; }
-    ClaimQueue* tenant_queue(const Uuid& tenant);  // nullptr: no such tenant (yet)
+    ClaimQueues& shared_queues() { return shared_queues_; }
+    ClaimQueues* tenant_queues(const Uuid& tenant);  // nullptr: no such tenant (yet)
+    // For a shared agent in fair order: the next entry of the next tenant in turn that has one
+    // (may be stale, as ClaimQueues::pop's). Any thread, under the lock shared.
+    TaskSlot* pop_in_turn() {
+        const std::size_t n = tenants_in_turn_.size();
+        if (n == 0) return nullptr;
+        const std::uint64_t start = next_in_turn_.fetch_add(1, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < n; ++i)
+            if (TaskSlot* slot = tenants_in_turn_[(start + i) % n]->queues.pop()) return slot;
+        return nullptr;
+    }
     // Drops queue entries of tasks no longer pending; always before a pending task is erased...
     void sweep_queues();
     // ...and when a queue holds many more entries than pending tasks, which stale entries of
@@ -161,7 +183,12 @@ private:
     std::deque<AgentTasks> agents_;
     std::unordered_map<Uuid, std::uint32_t, UuidHash> agent_numbers_;
     std::vector<std::uint32_t> free_agent_numbers_;
-    ClaimQueue shared_queue_;
+    ClaimQueues shared_queues_;
+    bool shared_kept_ = true;
+    // Every tenant index, in the order made: a fair claim starts at the next one in turn. The
+    // turn counter is written by every fair claim; it has its own line.
+    std::vector<TenantIndex*> tenants_in_turn_;
+    alignas(64) std::atomic<std::uint64_t> next_in_turn_{0};
     std::atomic<bool> queues_stale_{false};
 };
 

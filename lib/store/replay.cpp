@@ -18,7 +18,7 @@ Store::Replay::Replay(Store& store) : store_(store), lock_(store.lock_exclusive(
     store_.indices_.mark_queues_stale();
 }
 
-Store::Replay::~Replay() { store_.indices_.rebuild_queues(); }
+Store::Replay::~Replay() { store_.rebuild_queues(); }
 
 void Store::apply_state(const journal::TaskState& state) {
     TaskSlot* slot = tasks_.find(state.id);

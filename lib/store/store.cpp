@@ -29,8 +29,27 @@ Store::Exclusive Store::lock_exclusive(bool rebuild) const {
         leases_.track(*slot, v);
     });
     deferred_.reclaim();
-    if (rebuild && indices_.queues_stale()) indices_.rebuild_queues();
+    if (rebuild && indices_.queues_stale()) rebuild_queues();
     return lock;
+}
+
+void Store::rebuild_queues() const {
+    delays_.clear();
+    const std::int64_t now_us = model::to_micros(clock_.now());
+    indices_.rebuild_queues([&](TaskSlot* slot) { return !wait_for_time(*slot, now_us); });
+}
+
+bool Store::wait_for_time(const TaskSlot& slot, std::int64_t now_us) const {
+    if (!slot.state().delayed || slot.not_before_us <= now_us) return false;
+    delays_.add(slot.not_before_us, slot.key.id);
+    return true;
+}
+
+bool Store::make_claimable(TaskSlot* slot, bool put_back, std::int64_t now_us) {
+    if (indices_.queues_stale()) return false;  // rebuilt whole later (a replay)
+    if (wait_for_time(*slot, now_us)) return false;
+    indices_.enqueue(slot, put_back);
+    return true;
 }
 
 // --- a task's place in the parts (exclusive lock) ---
@@ -40,7 +59,7 @@ TaskSlot* Store::insert(Task&& task) {
     if (!slot) return nullptr;
     const TaskVersion& v = slot->state();
     indices_.add(slot, v.status, v.agent());
-    if (v.status == Status::pending) indices_.enqueue(slot, false);
+
     leases_.track(*slot, v);
     return slot;
 }
@@ -67,10 +86,10 @@ std::optional<Uuid> Store::replace(TaskSlot* slot, const Task& changed) {
     deferred_.retire(slot->current.exchange(version, std::memory_order_acq_rel));
     if (moved) indices_.move(slot, version->status, version->agent());
     leases_.track(*slot, *version);
-    if (version->status == Status::pending && !was_pending) {
-        indices_.enqueue(slot, true);
+    // A task pending again was released or re-queued: claimable at once (model/transition).
+    if (version->status == Status::pending && !was_pending &&
+        make_claimable(slot, true, model::to_micros(changed.updated_at)))
         return slot->tenant_id;
-    }
     return std::nullopt;
 }
 
@@ -97,6 +116,7 @@ void Store::notify(const std::vector<Uuid>& tenants) const {
 
 model::Result<Logged<Created>> Store::create_task(NewTask input) {
     Logged<Created> out;
+    bool claimable = false;
     {
         Exclusive lock = lock_exclusive();
         if (auto ok = check_log(); !ok) return ok.error();
@@ -139,18 +159,21 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
         t.created_at = t.updated_at = now;
         t.max_attempts = input.max_attempts;
         t.lease_seconds = input.lease_seconds;
+        t.schedule = input.schedule;
         out.sequence = log_.append(RecordType::task_created, journal::encode_task_created(t, input.idempotency_key));
         counters_.creates.add();
         out.value.task = t;
         TaskSlot* slot = insert(std::move(t));
         assert(slot != nullptr);  // a new random id: 122 random bits do not repeat
+        claimable = make_claimable(slot, false, model::to_micros(now));
         if (input.idempotency_key) {
             slot->idempotency_key = std::make_unique<const std::string>(*input.idempotency_key);
             idempotency_[IdempotencyKey{out.value.task.tenant_id, *input.idempotency_key}] =
                 IdempotencyEntry{out.value.task.id, *digest, now, out.sequence};
         }
     }
-    notify({out.value.task.tenant_id});
+    if (claimable) notify({out.value.task.tenant_id});
+    else if (on_delayed_) on_delayed_(out.value.task.schedule.not_before);
     return out;
 }
 
@@ -201,11 +224,18 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
 
 model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agent) {
     if (indices_.queues_stale()) lock_exclusive();
+    // A delayed task whose time has come is claimable now, whether or not the timer has run.
+    if (delays_.next_due_us() <= model::to_micros(clock_.now())) release_due();
     std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
-    ClaimQueue* queue = agent.tenant_id ? indices_.tenant_queue(*agent.tenant_id) : &indices_.shared_queue();
-    if (!queue) return Logged<std::optional<Task>>{};
-    while (TaskSlot* slot = queue->pop()) {
+    // A tenant's agent takes from its tenant's queues; a shared agent from the queues across
+    // tenants (oldest first), or from each tenant in turn (--shared-claim-order fair).
+    ClaimQueues* queues = agent.tenant_id ? indices_.tenant_queues(*agent.tenant_id)
+                          : shared_order_ == model::SharedClaimOrder::oldest ? &indices_.shared_queues()
+                                                                             : nullptr;
+    const bool in_turn = !agent.tenant_id && shared_order_ == model::SharedClaimOrder::fair;
+    if (!queues && !in_turn) return Logged<std::optional<Task>>{};
+    while (TaskSlot* slot = in_turn ? indices_.pop_in_turn() : queues->pop()) {
         std::uint64_t word = slot->word.load(std::memory_order_acquire);
         if (status_of(word) != Status::pending) continue;  // claimed through the other queue, or done
         if (auto ok = check_log(); !ok) return ok.error();
@@ -216,6 +246,8 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
                                                 std::memory_order_acq_rel, std::memory_order_acquire))
             continue;
         Task changed = slot->task_at(*current);
+        // The time is read after the task is won: a task released for its not_before by another
+        // thread meanwhile is claimed at or after that time, never stamped before it.
         model::apply_claim(changed, agent.id, clock_.now());
         // Published before it is logged: a snapshot captured meanwhile (it shares the lock)
         // either sees this version, or read the journal's last sequence number before this
@@ -231,9 +263,33 @@ model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agen
     return Logged<std::optional<Task>>{};
 }
 
+std::size_t Store::release_due() {
+    std::vector<Uuid> tenants;
+    {
+        Exclusive lock = lock_exclusive();
+        const std::int64_t now_us = model::to_micros(clock_.now());
+        while (const auto id = delays_.take_due(now_us)) {
+            TaskSlot* slot = tasks_.find(*id);
+            // Gone (cancelled and purged), finished, or lifted by a re-queue: nothing to do.
+            if (!slot || slot->state().status != Status::pending || !slot->state().delayed) continue;
+            indices_.enqueue(slot, true);
+            tenants.push_back(slot->tenant_id);
+        }
+    }
+    notify(tenants);
+    return tenants.size();
+}
+
+std::optional<model::Timestamp> Store::next_due() const {
+    const std::int64_t due = delays_.next_due_us();
+    if (due == Delays::kNever) return std::nullopt;
+    return model::from_micros(due);
+}
+
 bool Store::matches(const TaskSlot& slot, const TaskVersion& v, const TaskFilter& filter) {
     return (!filter.tenant_id || slot.tenant_id == *filter.tenant_id) && (!filter.status || v.status == *filter.status) &&
-           (!filter.agent_id || v.agent() == filter.agent_id) && (!filter.type || slot.type->first == *filter.type);
+           (!filter.agent_id || v.agent() == filter.agent_id) && (!filter.type || slot.type->first == *filter.type) &&
+           (!filter.priority || slot.priority == *filter.priority);
 }
 
 bool Store::list_tasks(const TaskFilter& filter, const std::optional<TaskKey>& after, std::size_t limit,

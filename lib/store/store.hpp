@@ -36,6 +36,7 @@
 #include "store/agents.hpp"
 #include "store/claim_queue.hpp"
 #include "store/deferred.hpp"
+#include "store/delays.hpp"
 #include "store/idempotency.hpp"
 #include "store/indices.hpp"
 #include "store/leases.hpp"
@@ -60,6 +61,7 @@ struct TaskFilter {
     std::optional<model::Status> status;
     std::optional<Uuid> agent_id;
     std::optional<std::string> type;
+    std::optional<std::uint8_t> priority;
 };
 
 struct NewTask {
@@ -69,6 +71,7 @@ struct NewTask {
     std::uint32_t max_attempts = model::kDefaultMaxAttempts;
     std::uint32_t lease_seconds = model::kDefaultLeaseSeconds;
     std::optional<std::string> idempotency_key;
+    model::Schedule schedule;  // priority and not_before (delay_seconds is turned into it by the API)
 };
 
 // A change's result and the sequence number of its journal record (0: nothing was logged).
@@ -95,6 +98,14 @@ public:
     // Called, outside the store's lock, with the tenant of every task that has become
     // claimable (created, re-queued, released): long polls wait on it. Set it before serving.
     void set_on_pending(std::function<void(const Uuid& tenant)> on_pending) { on_pending_ = std::move(on_pending); }
+    // Called, outside the lock, with the not_before of every task created delayed: the server's
+    // timer calls release_due() at the earliest. Set it before serving.
+    void set_on_delayed(std::function<void(model::Timestamp)> on_delayed) { on_delayed_ = std::move(on_delayed); }
+    // Whose task a shared agent claims (--shared-claim-order). Set before the first task.
+    void set_shared_claim_order(model::SharedClaimOrder order) {
+        shared_order_ = order;
+        indices_.set_shared_queue(order == model::SharedClaimOrder::oldest);
+    }
 
     // --- tasks ---
     // With an idempotency key that this tenant used within 24 hours: the task of that create
@@ -110,9 +121,11 @@ public:
     model::Result<Logged<model::Task>> patch_task(const Uuid& id, const model::Patch& patch,
                                                      const std::optional<model::Agent>& agent);
 
-    // Claims the oldest pending task that `agent` may take; nullopt when there is none.
-    // unauthorized when the agent has been deleted since it authenticated. Takes the store's
-    // lock shared only.
+    // Claims the claimable task that `agent` may take first: the highest priority, then the
+    // oldest (a shared agent in fair order: of the next tenant in turn); nullopt when there is
+    // none. A delayed task is claimable from its not_before on. unauthorized when the agent has
+    // been deleted since it authenticated. Takes the store's lock shared only (exclusive first
+    // when a delayed task's time has come).
     model::Result<Logged<std::optional<model::Task>>> claim(const model::Agent& agent);
 
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, starting strictly
@@ -163,6 +176,13 @@ public:
         model::Timestamp now{};  // the clock when counted: rates divide by differences of it
     };
     Stats stats(std::chrono::microseconds seen_within) const;
+
+    // Makes the delayed tasks whose time has come claimable and wakes their tenants' polls;
+    // returns how many. Nothing is logged: a task's not_before is in its create record, and
+    // recovery makes it claimable by the clock (Delays).
+    std::size_t release_due();
+    // When the earliest delayed task is due; nullopt when none waits.
+    std::optional<model::Timestamp> next_due() const;
 
     // Releases every running task whose lease ended at or before now: back to pending while
     // attempts remain, else failed ("lease expired"), one record each. Returns how many, and
@@ -238,6 +258,12 @@ private:
     std::optional<Uuid> release(TaskSlot* slot, std::string_view reason, model::Timestamp now,
                                 journal::RecordType type, std::uint64_t& sequence);
     void apply_state(const journal::TaskState& state);
+    // Queues a pending task (exclusive lock), or adds it to Delays when its time is after
+    // `now_us`: true when it was queued. Nothing while the queues are stale (a replay).
+    bool make_claimable(TaskSlot* slot, bool put_back, std::int64_t now_us);
+    bool wait_for_time(const TaskSlot& slot, std::int64_t now_us) const;
+    // The claim queues and Delays from the pending tasks (exclusive lock): after a replay.
+    void rebuild_queues() const;
     void apply_locked(journal::Change&& change);
 
     static bool matches(const TaskSlot& slot, const TaskVersion& v, const TaskFilter& filter);
@@ -247,6 +273,8 @@ private:
     const model::Clock& clock_;
     journal::ChangeLog& log_;
     std::function<void(const Uuid&)> on_pending_;
+    std::function<void(model::Timestamp)> on_delayed_;
+    model::SharedClaimOrder shared_order_ = model::SharedClaimOrder::oldest;
 
     mutable std::shared_mutex mutex_;
     Counters counters_;
@@ -261,6 +289,7 @@ private:
     TaskTable tasks_;
     mutable Indices indices_;
     mutable Leases leases_;
+    mutable Delays delays_;  // rebuilt with the queues, by whichever holder rebuilds them
     std::unordered_map<IdempotencyKey, IdempotencyEntry, IdempotencyKeyHash> idempotency_;
     Agents agents_;
 };

@@ -40,6 +40,7 @@ struct TaskVersion {
         : agent_id(t.agent_id.value_or(Uuid{})),
           has_agent(t.agent_id.has_value()),
           status(t.status),
+          delayed(t.schedule.delayed()),
           attempts(t.attempts),
           result(t.result),
           updated_us(model::to_micros(t.updated_at)),
@@ -58,6 +59,8 @@ struct TaskVersion {
     const Uuid agent_id;  // the nil id when !has_agent
     const bool has_agent;
     const model::Status status;
+    // The slot's not_before still holds (a re-queue or a release lifts it: model/transition).
+    const bool delayed;
     const std::uint32_t attempts;
     const model::JsonText result;
     const std::int64_t updated_us;
@@ -80,8 +83,10 @@ struct TaskSlot {
           tenant_id(first.tenant_id),
           type(type_name),
           payload(std::move(first.payload)),
+          not_before_us(model::to_micros(first.schedule.not_before)),
           lease_seconds(first.lease_seconds),
-          max_attempts(first.max_attempts) {}
+          max_attempts(first.max_attempts),
+          priority(first.schedule.priority) {}
     ~TaskSlot() { delete current.load(std::memory_order_relaxed); }
     TaskSlot(const TaskSlot&) = delete;
     TaskSlot& operator=(const TaskSlot&) = delete;
@@ -92,6 +97,7 @@ struct TaskSlot {
     const Uuid tenant_id;
     const TypeNames::Name* const type;
     const model::JsonText payload;
+    const std::int64_t not_before_us;  // as created; TaskVersion::delayed says whether it holds
     // Set at create, never changed; a pointer, since few tasks have one.
     std::unique_ptr<const std::string> idempotency_key;
 
@@ -111,6 +117,7 @@ struct TaskSlot {
     std::uint32_t indexed_agent = kNoAgent;
     const std::uint32_t lease_seconds;
     const std::uint32_t max_attempts;
+    const std::uint8_t priority;
     model::Status indexed_status = model::Status::pending;
     std::atomic<bool> fixup_queued{false};
 
@@ -133,10 +140,12 @@ struct TaskSlot {
         t.max_attempts = max_attempts;
         t.lease_seconds = lease_seconds;
         t.version = v.version;
+        t.schedule.priority = priority;
+        t.schedule.not_before = v.delayed ? model::from_micros(not_before_us) : model::kNoTime;
         return t;
     }
 };
 static_assert(sizeof(TaskVersion) == VersionPool::kCellBytes);
-static_assert(sizeof(TaskSlot) == 176, "doc/design.md, \"Memory per task\", counts on it");
+static_assert(sizeof(TaskSlot) == 184, "doc/design.md, \"Memory per task\", counts on it");
 
 }  // namespace taskd::store

@@ -8,7 +8,7 @@
 // its snapshot first (reserve()).
 //
 // Slots come from blocks of one huge page (2 MiB, store/huge_pages.hpp), not from malloc one
-// by one, which would round a 176-byte slot up to a 192-byte chunk; a freed slot's place is the
+// by one, which would round a 184-byte slot up to a 192-byte chunk; a freed slot's place is the
 // next one given out. The id table's array asks for huge pages too: a lookup reads it at
 // random. The table also holds the task types its slots name (TypeNames).
 //

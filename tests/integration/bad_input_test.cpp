@@ -277,6 +277,28 @@ BOOST_AUTO_TEST_CASE(every_bad_request_is_a_4xx_and_changes_nothing) {
         req("lease_seconds: a string", "POST", "/tasks", noop_with(R"("lease_seconds":"300")"), 422)
             .at(R"(["body","lease_seconds"])"),
 
+        // Scheduling (issue 23): priority 0-9, not_before with an offset, delay_seconds 0-31536000.
+        req("priority: 10", "POST", "/tasks", noop_with(R"("priority":10)"), 422).at(R"(["body","priority"])"),
+        req("priority: -1", "POST", "/tasks", noop_with(R"("priority":-1)"), 422).at(R"(["body","priority"])"),
+        req("priority: \"high\"", "POST", "/tasks", noop_with(R"("priority":"high")"), 422)
+            .at(R"(["body","priority"])"),
+        req("priority: 5.5", "POST", "/tasks", noop_with(R"("priority":5.5)"), 422).at(R"(["body","priority"])"),
+        req("not_before and delay_seconds", "POST", "/tasks",
+            noop_with(R"("not_before":"2030-01-01T00:00:00Z","delay_seconds":60)"), 422)
+            .at(R"(["body","delay_seconds"])"),
+        req("not_before without offset", "POST", "/tasks", noop_with(R"("not_before":"2030-01-01T00:00:00")"), 422)
+            .at(R"(["body","not_before"])"),
+        req("not_before not a time", "POST", "/tasks", noop_with(R"("not_before":"soon")"), 422)
+            .at(R"(["body","not_before"])"),
+        req("not_before a number", "POST", "/tasks", noop_with(R"("not_before":1893456000)"), 422)
+            .at(R"(["body","not_before"])"),
+        req("delay_seconds: -1", "POST", "/tasks", noop_with(R"("delay_seconds":-1)"), 422)
+            .at(R"(["body","delay_seconds"])"),
+        req("delay_seconds: 31536001", "POST", "/tasks", noop_with(R"("delay_seconds":31536001)"), 422)
+            .at(R"(["body","delay_seconds"])"),
+        req("delay_seconds: a string", "POST", "/tasks", noop_with(R"("delay_seconds":"60")"), 422)
+            .at(R"(["body","delay_seconds"])"),
+
         // Documented types: their payloads are validated, loc pointing into payload.
         req("FILE_WRITE: no path", "POST", "/tasks", typed("FILE_WRITE", R"({"content":"x"})"), 422)
             .at(R"(["body","payload","path"])"),
@@ -431,6 +453,8 @@ BOOST_AUTO_TEST_CASE(every_bad_request_is_a_4xx_and_changes_nothing) {
         req("query: tenant_id=x", "GET", "/tasks?tenant_id=x", "", 422).at(R"(["query","tenant_id"])"),
         req("query: agent_id=x", "GET", "/tasks?agent_id=x", "", 422).at(R"(["query","agent_id"])"),
         req("query: status=done", "GET", "/tasks?status=done", "", 422).at(R"(["query","status"])"),
+        req("query: priority=10", "GET", "/tasks?priority=10", "", 422).at(R"(["query","priority"])"),
+        req("query: priority=high", "GET", "/tasks?priority=high", "", 422).at(R"(["query","priority"])"),
         req("query: limit=0", "GET", "/tasks?limit=0", "", 422).at(R"(["query","limit"])"),
         req("query: limit=1001", "GET", "/tasks?limit=1001", "", 422).at(R"(["query","limit"])"),
         req("query: limit=abc", "GET", "/tasks?limit=abc", "", 422).at(R"(["query","limit"])"),

@@ -339,8 +339,52 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_1_is_migrated_and_keeps_its_tasks) {
     auto claimed = TwoNodes::as(node, agent.token).get("/tasks/next?agent_id=" + agent.id);
     BOOST_TEST_REQUIRE(claimed.status == 200u, claimed.body);
     BOOST_TEST(id_of(claimed) == pending);
-    // Fails (division by zero) unless the version is 2.
-    BOOST_TEST(run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = 2)::integer"));
+    // Fails (division by zero) unless the version is the current one.
+    BOOST_TEST(run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = " +
+                                std::to_string(backend::kSchemaVersion) + ")::integer"));
+}
+
+// Schema 3 (issue 23) added priority and not_before: a database of schema 2 is migrated on
+// start, its tasks get priority 5 and no not_before, and are claimed after higher priorities.
+BOOST_AUTO_TEST_CASE(a_database_of_schema_2_is_migrated_and_its_tasks_get_priority_5) {
+    PostgresCluster cluster;
+    cluster.create_database("taskd");
+    const std::string url = cluster.url("taskd");
+    BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(1)), true));
+    BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(2)), true));
+    BOOST_TEST_REQUIRE(run_sql(url, "CREATE TABLE taskd_schema (version integer NOT NULL)"));
+    BOOST_TEST_REQUIRE(run_sql(url, "INSERT INTO taskd_schema VALUES (2)"));
+    const std::string tenant = new_uuid();
+    const std::string older = new_uuid(), newer = new_uuid();
+    const auto t0 = now_us();
+    BOOST_TEST_REQUIRE(run_sql(url, insert_task_sql(older, tenant, 0, t0)));
+    BOOST_TEST_REQUIRE(run_sql(url, insert_task_sql(newer, tenant, 0, t0 + 1)));
+
+    TempDir dir;
+    ServerProcess node;
+    node.start(dir.path() / "a", {"--database-url", url}, {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
+    auto admin = TwoNodes::admin(node);
+    auto all = admin.get("/tasks?tenant_id=" + tenant);
+    BOOST_TEST_REQUIRE(all.status == 200u, all.body);
+    BOOST_TEST_REQUIRE(all.json().as_array().size() == 2u, all.body);
+    const auto listed = all.json();
+    for (const auto& t : listed.as_array()) {
+        BOOST_TEST(t.at("priority").as_int64() == 5);
+        BOOST_TEST(t.at("not_before").is_null());
+    }
+    auto urgent = admin.post("/tasks", R"({"tenant_id":")" + tenant + R"(","type":"noop","priority":9})");
+    BOOST_TEST_REQUIRE(urgent.status == 201u, urgent.body);
+
+    const auto agent = register_agent(admin, tenant);
+    auto as_agent = TwoNodes::as(node, agent.token);
+    std::vector<std::string> order;
+    for (int i = 0; i < 3; ++i) {
+        auto claimed = as_agent.get("/tasks/next?agent_id=" + agent.id);
+        BOOST_TEST_REQUIRE(claimed.status == 200u, claimed.body);
+        order.push_back(id_of(claimed));
+    }
+    BOOST_TEST(order == (std::vector<std::string>{id_of(urgent), older, newer}), boost::test_tools::per_element());
+    BOOST_TEST(run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = 3)::integer"));
 }
 
 BOOST_AUTO_TEST_CASE(a_node_killed_under_writes_loses_nothing_it_answered) {

@@ -24,6 +24,8 @@ std::vector<std::string> summary(const FieldErrors& errors) {
 }
 
 const char* kTenant = "2f4c7b1e-0a9d-4c3e-8f21-5d6b7a8c9e0f";
+// The create's now: delay_seconds counts from it.
+const model::Timestamp kNow = model::from_micros(1'800'000'000'000'000);
 
 std::vector<std::string> keys(const json::object& o) {
     std::vector<std::string> out;
@@ -41,7 +43,7 @@ BOOST_AUTO_TEST_CASE(new_task_defaults) {
     FieldErrors errors;
     const auto task = api::decode_new_task(json::parse(R"({"tenant_id":"2F4C7B1E0A9D4C3E8F215D6B7A8C9E0F",
                                                           "type":"provision_server","unknown":[1]})"),
-                                           config, errors);
+                                           config, kNow, errors);
     BOOST_TEST(errors.empty());
     BOOST_TEST(model::to_string(task.tenant_id) == kTenant);
     BOOST_TEST(task.type == "provision_server");
@@ -53,7 +55,7 @@ BOOST_AUTO_TEST_CASE(new_task_defaults) {
     FieldErrors none;
     const auto nulls = api::decode_new_task(
         json::parse(R"({"tenant_id":"2f4c7b1e-0a9d-4c3e-8f21-5d6b7a8c9e0f","type":"X","max_attempts":null,"lease_seconds":null})"),
-        config, none);
+        config, kNow, none);
     BOOST_TEST(none.empty());
     BOOST_TEST(nulls.max_attempts == 3u);
     BOOST_TEST(nulls.lease_seconds == 77u);
@@ -64,7 +66,7 @@ BOOST_AUTO_TEST_CASE(new_task_keeps_the_payload_and_bounds) {
     const auto task = api::decode_new_task(
         json::parse(R"({"tenant_id":"2f4c7b1e-0a9d-4c3e-8f21-5d6b7a8c9e0f","type":"FILE_WRITE",
                         "payload":{"path":"/a","content":"x","note":1.0},"max_attempts":100,"lease_seconds":86400})"),
-        {}, errors);
+        {}, kNow, errors);
     BOOST_TEST(errors.empty());
     BOOST_TEST(*task.payload == R"({"path":"/a","content":"x","note":1.0})");
     BOOST_TEST(task.max_attempts == 100u);
@@ -73,7 +75,7 @@ BOOST_AUTO_TEST_CASE(new_task_keeps_the_payload_and_bounds) {
     FieldErrors low;
     const auto one = api::decode_new_task(
         json::parse(R"({"tenant_id":"2f4c7b1e-0a9d-4c3e-8f21-5d6b7a8c9e0f","type":"X","max_attempts":1,"lease_seconds":1})"),
-        {}, low);
+        {}, kNow, low);
     BOOST_TEST(low.empty());
     BOOST_TEST(one.max_attempts == 1u);
     BOOST_TEST(one.lease_seconds == 1u);
@@ -109,9 +111,66 @@ BOOST_AUTO_TEST_CASE(new_task_reports_every_error) {
     for (const auto& [body, want] : cases) {
         BOOST_TEST_CONTEXT(body) {
             FieldErrors errors;
-            api::decode_new_task(json::parse(body), {}, errors);
+            api::decode_new_task(json::parse(body), {}, kNow, errors);
             BOOST_TEST(summary(errors) == want, boost::test_tools::per_element());
             for (const auto& e : errors) BOOST_TEST(!e.msg.empty());
+        }
+    }
+}
+
+// Issue 23: priority, not_before and delay_seconds; every error at its loc.
+BOOST_AUTO_TEST_CASE(new_task_schedule_fields) {
+    const auto decode = [](const std::string& extra, FieldErrors& errors) {
+        return api::decode_new_task(json::parse(R"({"tenant_id":")" + std::string(kTenant) + R"(","type":"x")" + extra + "}"),
+                                    {}, kNow, errors);
+    };
+    const struct {
+        const char* extra;
+        int priority;
+        std::optional<std::int64_t> not_before_us;
+    } good[] = {
+        {"", 5, std::nullopt},
+        {R"(,"priority":null,"not_before":null,"delay_seconds":null)", 5, std::nullopt},
+        {R"(,"priority":0)", 0, std::nullopt},
+        {R"(,"priority":9,"delay_seconds":0)", 9, model::to_micros(kNow)},
+        {R"(,"delay_seconds":31536000)", 5, model::to_micros(kNow) + 31'536'000'000'000},
+        {R"(,"not_before":"2027-01-15T08:00:00+01:00")", 5, 1'799'996'400'000'000},
+        {R"(,"not_before":"2027-01-15t07:00:00.1234567z")", 5, 1'799'996'400'123'456},
+        {R"(,"not_before":"2027-01-15 06:30:00.5-00:30")", 5, 1'799'996'400'500'000},
+    };
+    for (const auto& g : good) {
+        BOOST_TEST_CONTEXT(g.extra) {
+            FieldErrors errors;
+            const auto task = decode(g.extra, errors);
+            BOOST_TEST(errors.empty());
+            BOOST_TEST(int{task.schedule.priority} == g.priority);
+            const auto at = task.schedule.not_before_time();
+            BOOST_TEST(at.has_value() == g.not_before_us.has_value());
+            if (at && g.not_before_us) BOOST_TEST(model::to_micros(*at) == *g.not_before_us);
+        }
+    }
+    const std::pair<const char*, std::vector<std::string>> bad[] = {
+        {R"(,"priority":10)", {R"(["body","priority"] value_error.number.not_le)"}},
+        {R"(,"priority":-1)", {R"(["body","priority"] value_error.number.not_ge)"}},
+        {R"(,"priority":"high")", {R"(["body","priority"] type_error.integer)"}},
+        {R"(,"priority":5.5)", {R"(["body","priority"] type_error.integer)"}},
+        {R"(,"delay_seconds":5,"not_before":"2027-01-15T08:00:00Z")",
+         {R"(["body","delay_seconds"] value_error.schedule.exclusive)"}},
+        {R"(,"not_before":"2027-01-15T08:00:00")", {R"(["body","not_before"] value_error.datetime.offset)"}},
+        {R"(,"not_before":"2027-02-30T08:00:00Z")", {R"(["body","not_before"] value_error.datetime)"}},
+        {R"(,"not_before":"tomorrow")", {R"(["body","not_before"] value_error.datetime)"}},
+        {R"(,"not_before":1800000000)", {R"(["body","not_before"] value_error.datetime)"}},
+        {R"(,"not_before":"0000-01-01T00:00:00+01:00")", {R"(["body","not_before"] value_error.datetime)"}},
+        {R"(,"delay_seconds":-1)", {R"(["body","delay_seconds"] value_error.number.not_ge)"}},
+        {R"(,"delay_seconds":31536001)", {R"(["body","delay_seconds"] value_error.number.not_le)"}},
+        {R"(,"delay_seconds":1.5,"priority":10)",
+         {R"(["body","priority"] value_error.number.not_le)", R"(["body","delay_seconds"] type_error.integer)"}},
+    };
+    for (const auto& [extra, want] : bad) {
+        BOOST_TEST_CONTEXT(extra) {
+            FieldErrors errors;
+            decode(extra, errors);
+            BOOST_TEST(summary(errors) == want, boost::test_tools::per_element());
         }
     }
 }
@@ -121,7 +180,7 @@ BOOST_AUTO_TEST_CASE(type_name_length_boundary) {
         BOOST_TEST_CONTEXT(n << " characters") {
             json::object body{{"tenant_id", kTenant}, {"type", std::string(n, 't')}};
             FieldErrors errors;
-            api::decode_new_task(body, {}, errors);
+            api::decode_new_task(body, {}, kNow, errors);
             BOOST_TEST(errors.size() == (n == 64 ? 0u : 1u));
         }
     }
@@ -207,7 +266,8 @@ BOOST_AUTO_TEST_CASE(task_json_has_every_field_in_order) {
 
     const std::vector<std::string> order{"id",         "tenant_id",  "agent_id", "type",     "payload",
                                          "status",     "result",     "created_at", "updated_at", "attempts",
-                                         "lease_expires_at", "max_attempts", "lease_seconds"};
+                                         "lease_expires_at", "max_attempts", "lease_seconds", "priority",
+                                         "not_before"};
     const json::value pending = json::parse(api::task_json(t));
     BOOST_TEST(keys(pending.as_object()) == order, boost::test_tools::per_element());
     BOOST_TEST(pending.at("id").as_string() == "7b1e2f4c-0a9d-4c3e-8f21-5d6b7a8c9e0f");
@@ -223,12 +283,15 @@ BOOST_AUTO_TEST_CASE(task_json_has_every_field_in_order) {
     BOOST_TEST(pending.at("lease_expires_at").is_null());
     BOOST_TEST(pending.at("max_attempts").as_int64() == 4);
     BOOST_TEST(pending.at("lease_seconds").as_int64() == 30);
+    BOOST_TEST(pending.at("priority").as_int64() == 5);
+    BOOST_TEST(pending.at("not_before").is_null());
 
     t.status = model::Status::running;
     t.agent_id = *model::parse_uuid("11111111-1111-4111-8111-111111111111");
     t.attempts = 2;
     t.lease_expires_at = model::from_micros(0);
     t.result = model::make_json_text(R"({"progress":[1,2]})");
+    t.schedule = model::Schedule{model::from_micros(1'795'558'143'000'001), 9};
     std::string out = "[";
     api::append_task(out, t);
     out += "]";
@@ -239,6 +302,8 @@ BOOST_AUTO_TEST_CASE(task_json_has_every_field_in_order) {
     BOOST_TEST(running.at("result").at("progress").at(1).as_int64() == 2);
     BOOST_TEST(running.at("attempts").as_int64() == 2);
     BOOST_TEST(running.at("lease_expires_at").as_string() == "1970-01-01T00:00:00.000000Z");
+    BOOST_TEST(running.at("priority").as_int64() == 9);
+    BOOST_TEST(running.at("not_before").as_string() == "2026-11-24T22:09:03.000001Z");
 }
 
 BOOST_AUTO_TEST_CASE(agent_json_shows_the_token_only_when_given) {

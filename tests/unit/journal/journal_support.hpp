@@ -84,7 +84,8 @@ inline std::string describe(const model::Task& t) {
         << " type=" << t.type << " payload=" << opt_text(t.payload) << " status=" << model::to_string(t.status)
         << " result=" << opt_text(t.result) << " created=" << model::to_micros(t.created_at)
         << " updated=" << model::to_micros(t.updated_at) << " attempts=" << t.attempts << "/" << t.max_attempts
-        << " lease_s=" << t.lease_seconds << " lease_until=" << opt_time(t.lease_expires_at) << " v=" << t.version;
+        << " lease_s=" << t.lease_seconds << " lease_until=" << opt_time(t.lease_expires_at) << " v=" << t.version
+        << " priority=" << int{t.schedule.priority} << " not_before=" << opt_time(t.schedule.not_before_time());
     return out.str();
 }
 

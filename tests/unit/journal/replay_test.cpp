@@ -104,7 +104,10 @@ private:
                 store::NewTask n{tenants[pick(tenants.size())], kTypes[pick(3)],
                                  model::make_json_text("{\"step\":" + std::to_string(step) + "}"),
                                  static_cast<std::uint32_t>(1 + pick(3)), static_cast<std::uint32_t>(30 + pick(90)),
-                                 step % 4 == 0 ? std::optional<std::string>("key-" + std::to_string(step)) : std::nullopt};
+                                 step % 4 == 0 ? std::optional<std::string>("key-" + std::to_string(step)) : std::nullopt,
+                                 // Some with a priority or a not_before (issue 23), which replay keeps.
+                                 model::Schedule{step % 3 == 0 ? model::from_micros(1'000'000 * step) : model::kNoTime,
+                                                 static_cast<std::uint8_t>(step % 10)}};
                 return store.create_task(std::move(n)).has_value();
             }
             case kClaim: {
@@ -160,14 +163,14 @@ void expect_same(const Workload& live, const store::Store& replica, bool exact) 
     BOOST_TEST(test::task_lines(live.store) == test::task_lines(replica), boost::test_tools::per_element());
     std::vector<store::TaskFilter> filters;
     for (const Uuid& t : live.tenants) {
-        filters.push_back({t, std::nullopt, std::nullopt, std::nullopt});
-        for (Status s : model::kAllStatuses) filters.push_back({t, s, std::nullopt, std::nullopt});
-        filters.push_back({t, std::nullopt, std::nullopt, std::string("B")});
+        filters.push_back({t, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+        for (Status s : model::kAllStatuses) filters.push_back({t, s, std::nullopt, std::nullopt, std::nullopt});
+        filters.push_back({t, std::nullopt, std::nullopt, std::string("B"), std::nullopt});
     }
-    for (Status s : model::kAllStatuses) filters.push_back({std::nullopt, s, std::nullopt, std::nullopt});
-    for (const Uuid& a : live.every_agent) filters.push_back({std::nullopt, std::nullopt, a, std::nullopt});
+    for (Status s : model::kAllStatuses) filters.push_back({std::nullopt, s, std::nullopt, std::nullopt, std::nullopt});
+    for (const Uuid& a : live.every_agent) filters.push_back({std::nullopt, std::nullopt, a, std::nullopt, std::nullopt});
     for (const char* type : kTypes)
-        filters.push_back({std::nullopt, Status::completed, std::nullopt, std::string(type)});
+        filters.push_back({std::nullopt, Status::completed, std::nullopt, std::string(type), std::nullopt});
     for (std::size_t i = 0; i < filters.size(); ++i)
         BOOST_TEST_CONTEXT("filter " << i) {
             BOOST_TEST(test::task_lines(live.store, filters[i]) == test::task_lines(replica, filters[i]),

@@ -39,7 +39,7 @@ store::NewTask decoded(const std::string& text, std::optional<std::string> key) 
     const auto value = boost::json::parse(text, ec);
     BOOST_TEST_REQUIRE(!ec, text);
     model::FieldErrors errors;
-    store::NewTask task = api::decode_new_task(value, api::ApiConfig{}, errors);
+    store::NewTask task = api::decode_new_task(value, api::ApiConfig{}, model::Timestamp{}, errors);
     BOOST_TEST_REQUIRE(errors.empty(), text);
     task.idempotency_key = std::move(key);
     return task;

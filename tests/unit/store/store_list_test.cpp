@@ -136,7 +136,7 @@ struct Generated : test::StoreFixture {
         for (const auto& t : tenant_opts)
             for (const auto& s : status_opts)
                 for (const auto& a : agent_opts)
-                    for (const auto& ty : type_opts) out.push_back(TaskFilter{t, s, a, ty});
+                    for (const auto& ty : type_opts) out.push_back(TaskFilter{t, s, a, ty, std::nullopt});
         return out;
     }
 };
