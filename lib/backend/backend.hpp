@@ -50,7 +50,9 @@ public:
     virtual Op<std::optional<model::Task>> find_task(const model::Uuid& id) = 0;
     virtual Op<model::Task> patch_task(const model::Uuid& id, const model::Patch& patch,
                                        const std::optional<model::Agent>& agent) = 0;
-    // The oldest pending task `agent` may take, now running under it; nullopt when none.
+    // The claimable task `agent` may take first (highest priority, then oldest; a shared agent
+    // under --shared-claim-order fair: of the next tenant in turn), now running under it;
+    // nullopt when none.
     virtual Op<std::optional<model::Task>> claim(const model::Agent& agent) = 0;
     // Calls `visit` for up to `limit` tasks matching `filter`, newest first, strictly after
     // `after`; true when more remain. `visit` must not call back into the backend.

@@ -4,7 +4,7 @@
 // Every operation is one or two statements on a connection of the pool, each its own
 // transaction; an answer goes out only after the database committed (so a node killed after
 // answering 2xx has lost nothing). The rules are the in-memory store's, shared through
-// model/transition: a claim is one UPDATE of the oldest pending task the agent may take,
+// model/transition: a claim is one UPDATE of the first claimable task the agent may take,
 // picked with FOR UPDATE SKIP LOCKED, so that concurrent claims on any nodes never take one
 // task twice and never wait for each other; every other change of a task reads it, applies the
 // transition in C++ and writes it back only if its version is still the one read (compare and

@@ -2,9 +2,10 @@
 // agents claim from.
 //
 // Tasks live in TaskSlots (one per task, for its life). The store is commands over named
-// parts: TaskTable (the slots by id), Indices (ordered sets of slots by (created_at, id) per
-// status, per tenant and status, per agent, for listings; and the ClaimQueues, one per tenant
-// and one across tenants for shared agents), Leases (running tasks by deadline), Agents (the
+// parts: TaskTable (the slots by id, and the task types they name), Indices (ordered sets of
+// slots by (created_at, id) per status, per tenant and status, per agent, for listings; and the
+// ClaimQueues by priority, one set per tenant and one across tenants for shared agents), Delays
+// (pending tasks waiting for their not_before), Leases (running tasks by deadline), Agents (the
 // registry), Deferred (what claims leave for the next exclusive holder: fix-ups and retired
 // versions). Replay and capture (store/replay.cpp) rebuild and copy the whole.
 //
