@@ -225,7 +225,9 @@ model::Result<Logged<Task>> Store::patch_task(const Uuid& id, const model::Patch
 model::Result<Logged<std::optional<Task>>> Store::claim(const model::Agent& agent) {
     if (indices_.queues_stale()) lock_exclusive();
     // A delayed task whose time has come is claimable now, whether or not the timer has run.
-    if (delays_.next_due_us() <= model::to_micros(clock_.now())) release_due();
+    // The clock is read only when some task waits: a claim otherwise reads it once, to stamp.
+    if (const std::int64_t due = delays_.next_due_us(); due != Delays::kNever && due <= model::to_micros(clock_.now()))
+        release_due();
     std::shared_lock lock(mutex_);
     if (!agents_.contains(agent.id)) return model::make_error(model::Errc::unauthorized, "Invalid agent credentials");
     // A tenant's agent takes from its tenant's queues; a shared agent from the queues across
