@@ -8,6 +8,7 @@
 // Synchronisation, never sleeps: a delayed task is awaited with a long poll (the server answers
 // when it can claim it), and "never before its time" is read from the server's own timestamps.
 #include "fixture.hpp"
+#include "format2_records.hpp"
 #include "raw_connection.hpp"
 #include "test_store.hpp"
 
@@ -338,45 +339,6 @@ std::string format2_header(std::string_view magic, std::uint64_t first_sequence)
     return out;
 }
 
-// task_created as format 2 wrote it.
-std::string format2_task_created(const taskd::model::Uuid& id, const taskd::model::Uuid& tenant, std::int64_t at_us) {
-    std::string out;
-    taskd::journal::Encoder e(out);
-    e.uuid(id);
-    e.uuid(tenant);
-    e.string("noop");
-    e.string(R"({"old":true})");
-    e.i64(at_us);
-    e.u32(3);
-    e.u32(300);
-    e.u8(0);
-    return out;
-}
-
-// A snapshot_tasks run of one pending task, as format 2 wrote it.
-std::string format2_snapshot_tasks(const taskd::model::Uuid& id, const taskd::model::Uuid& tenant, std::int64_t at_us) {
-    std::string out;
-    taskd::journal::Encoder e(out);
-    e.varint(1);
-    e.varint(1);
-    e.uuid(tenant);
-    e.varint(1);
-    e.short_string("noop");
-    e.varint(0);
-    e.uuid(id);
-    e.varint(0);
-    e.varint(0);
-    e.short_string(R"({"old":true})");
-    e.svarint(at_us);
-    e.u8(0);
-    e.varint(3);
-    e.varint(300);
-    e.varint(0);
-    e.varint(1);
-    e.svarint(0);
-    return out;
-}
-
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -395,7 +357,8 @@ BOOST_AUTO_TEST_CASE(a_data_directory_of_format_2_is_recovered_with_the_defaults
     const std::int64_t t0 = 1'790'000'000'000'000;
     // The snapshot holds record 1 (the task) and 2 (its end); the segment goes on with record 3.
     std::string snapshot = format2_header(journal::kSnapshotMagic, 2);
-    journal::append_record(snapshot, journal::RecordType::snapshot_tasks, 1, format2_snapshot_tasks(from_snapshot, tenant, t0));
+    journal::append_record(snapshot, journal::RecordType::snapshot_tasks, 1,
+                           format2_snapshot_tasks(from_snapshot, tenant, R"({"old":true})", t0));
     std::string end;
     journal::Encoder e(end);
     e.u64(0);
@@ -403,7 +366,8 @@ BOOST_AUTO_TEST_CASE(a_data_directory_of_format_2_is_recovered_with_the_defaults
     journal::append_record(snapshot, journal::RecordType::snapshot_end, 2, end);
     write_file(data / journal::snapshot_name(2), snapshot);
     std::string segment = format2_header(journal::kSegmentMagic, 3);
-    journal::append_record(segment, journal::RecordType::task_created, 3, format2_task_created(from_journal, tenant, t0 + 1));
+    journal::append_record(segment, journal::RecordType::task_created, 3,
+                           format2_task_created(from_journal, tenant, R"({"old":true})", t0 + 1));
     write_file(data / journal::segment_name(3), segment);
 
     ServerProcess server;

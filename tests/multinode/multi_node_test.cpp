@@ -116,6 +116,23 @@ std::string insert_task_sql(const std::string& id, const std::string& tenant, in
            std::to_string(status) + ", " + created + ", " + created + ", 0, 3, 300, 1)";
 }
 
+// The url of a database as a taskd of schema `version` left it: its steps applied and recorded.
+std::string database_of_schema(PostgresCluster& cluster, int version) {
+    cluster.create_database("taskd");
+    const std::string url = cluster.url("taskd");
+    for (int step = 1; step <= version; ++step)
+        BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(step)), true));
+    BOOST_TEST_REQUIRE(run_sql(url, "CREATE TABLE taskd_schema (version integer NOT NULL)"));
+    BOOST_TEST_REQUIRE(run_sql(url, "INSERT INTO taskd_schema VALUES (" + std::to_string(version) + ")"));
+    return url;
+}
+
+// Fails (division by zero) unless the database records the current schema version.
+bool schema_is_current(const std::string& url) {
+    return run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = " +
+                            std::to_string(backend::kSchemaVersion) + ")::integer");
+}
+
 std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -311,11 +328,7 @@ BOOST_AUTO_TEST_CASE(retention_drops_completed_and_failed_tasks_and_keeps_the_re
 // start, and its tasks are listed, filtered and claimed as before.
 BOOST_AUTO_TEST_CASE(a_database_of_schema_1_is_migrated_and_keeps_its_tasks) {
     PostgresCluster cluster;
-    cluster.create_database("taskd");
-    const std::string url = cluster.url("taskd");
-    BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(1)), true));
-    BOOST_TEST_REQUIRE(run_sql(url, "CREATE TABLE taskd_schema (version integer NOT NULL)"));
-    BOOST_TEST_REQUIRE(run_sql(url, "INSERT INTO taskd_schema VALUES (1)"));
+    const std::string url = database_of_schema(cluster, 1);
     const std::string tenant = new_uuid();
     const std::string finished = new_uuid(), pending = new_uuid();
     const auto t0 = now_us();
@@ -339,21 +352,14 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_1_is_migrated_and_keeps_its_tasks) {
     auto claimed = TwoNodes::as(node, agent.token).get("/tasks/next?agent_id=" + agent.id);
     BOOST_TEST_REQUIRE(claimed.status == 200u, claimed.body);
     BOOST_TEST(id_of(claimed) == pending);
-    // Fails (division by zero) unless the version is the current one.
-    BOOST_TEST(run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = " +
-                                std::to_string(backend::kSchemaVersion) + ")::integer"));
+    BOOST_TEST(schema_is_current(url));
 }
 
 // Schema 3 (issue 23) added priority and not_before: a database of schema 2 is migrated on
 // start, its tasks get priority 5 and no not_before, and are claimed after higher priorities.
 BOOST_AUTO_TEST_CASE(a_database_of_schema_2_is_migrated_and_its_tasks_get_priority_5) {
     PostgresCluster cluster;
-    cluster.create_database("taskd");
-    const std::string url = cluster.url("taskd");
-    BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(1)), true));
-    BOOST_TEST_REQUIRE(run_sql(url, std::string(backend::schema_step(2)), true));
-    BOOST_TEST_REQUIRE(run_sql(url, "CREATE TABLE taskd_schema (version integer NOT NULL)"));
-    BOOST_TEST_REQUIRE(run_sql(url, "INSERT INTO taskd_schema VALUES (2)"));
+    const std::string url = database_of_schema(cluster, 2);
     const std::string tenant = new_uuid();
     const std::string older = new_uuid(), newer = new_uuid();
     const auto t0 = now_us();
@@ -384,7 +390,7 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_2_is_migrated_and_its_tasks_get_priori
         order.push_back(id_of(claimed));
     }
     BOOST_TEST(order == (std::vector<std::string>{id_of(urgent), older, newer}), boost::test_tools::per_element());
-    BOOST_TEST(run_sql(url, "SELECT 1 / (SELECT count(*) FROM taskd_schema WHERE version = 3)::integer"));
+    BOOST_TEST(schema_is_current(url));
 }
 
 BOOST_AUTO_TEST_CASE(a_node_killed_under_writes_loses_nothing_it_answered) {

@@ -1,10 +1,10 @@
 // Format 3 (issue 23): priority and not_before in journal records and snapshots, and records of
 // format 2 (as taskd wrote them before issue 23) still read, with the defaults: priority 5, no
-// not_before. The format-2 bytes here are built field by field from doc/journal_format.md with
-// the Encoder's primitives, not with today's encoders, so that a change to those cannot change
-// what "old" means; one is also pinned as hex.
+// not_before. The format-2 bytes are built field by field (tests/support/format2_records); one
+// is also pinned as hex.
 #include "journal/change.hpp"
 #include "journal/codec.hpp"
+#include "format2_records.hpp"
 #include "journal_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -20,21 +20,7 @@ const model::Uuid kTenant = *model::parse_uuid("2f4c7b1e-0a9d-4c3e-8f21-5d6b7a8c
 const model::Uuid kAgent = *model::parse_uuid("11111111-1111-4111-8111-111111111111");
 constexpr std::int64_t kCreatedUs = 1'795'558'143'123'456;
 
-// task_created as format 2 writes it: id, tenant, type, payload, created_at, max_attempts,
-// lease_seconds, opt<string> idempotency_key.
-std::string format2_task_created() {
-    std::string out;
-    journal::Encoder e(out);
-    e.uuid(kId);
-    e.uuid(kTenant);
-    e.string("noop");
-    e.string("{}");
-    e.i64(kCreatedUs);
-    e.u32(3);
-    e.u32(300);
-    e.u8(0);
-    return out;
-}
+std::string format2_task_created() { return test::format2_task_created(kId, kTenant, "{}", kCreatedUs); }
 
 // TaskState as format 2 writes it: running under kAgent.
 std::string format2_task_state() {
@@ -53,29 +39,7 @@ std::string format2_task_state() {
     return out;
 }
 
-// A snapshot_tasks run of one pending task as format 2 writes it.
-std::string format2_snapshot_tasks() {
-    std::string out;
-    journal::Encoder e(out);
-    e.varint(1);  // count
-    e.varint(1);
-    e.uuid(kTenant);
-    e.varint(1);
-    e.short_string("noop");
-    e.varint(0);  // no agents
-    e.uuid(kId);
-    e.varint(0);  // tenant index
-    e.varint(0);  // type index
-    e.short_string("{}");
-    e.svarint(kCreatedUs);
-    e.u8(0);  // flags: pending, nothing optional
-    e.varint(3);
-    e.varint(300);
-    e.varint(0);
-    e.varint(1);
-    e.svarint(0);
-    return out;
-}
+std::string format2_snapshot_tasks() { return test::format2_snapshot_tasks(kId, kTenant, "{}", kCreatedUs); }
 
 std::string hex(std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
