@@ -10,7 +10,8 @@
 //
 // Fix-ups are a lock-free stack: claims push from any thread at once. Retired versions go into
 // a vector under a mutex of their own, held for a push_back (claims already queue on the
-// journal's mutex to append): a link in every version would cost 16 bytes a task (TaskVersion).
+// journal's mutex to append): a link in every version would cost 8 bytes a task (a 64-byte
+// VersionPool cell, not 56).
 // take_fixups() and reclaim() run under the exclusive lock.
 #pragma once
 
