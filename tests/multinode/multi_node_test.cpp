@@ -7,9 +7,8 @@
 // processes with the same admin token. Where PostgreSQL is not installed the suite says so and
 // is skipped (exit 77).
 #include "backend/postgres_schema.hpp"
-#include "fixture.hpp"
 #include "pg/connection.hpp"
-#include "postgres_cluster.hpp"
+#include "two_nodes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,67 +18,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
 
 namespace taskd::test {
 namespace {
-
-constexpr const char* kAdminToken = "multi-node-admin-token-0123456789abcdef";
-
-struct PostgresInstalled {
-    PostgresInstalled() {
-        if (PostgresCluster::find_binaries()) return;
-        std::printf("SKIPPED: PostgreSQL is not installed (scripts/setup installs postgresql-15)\n");
-        std::fflush(stdout);
-        std::_Exit(77);
-    }
-};
-BOOST_TEST_GLOBAL_FIXTURE(PostgresInstalled);
-
-// Two nodes on one fresh database.
-struct TwoNodes {
-    PostgresCluster cluster;
-    TempDir dir;
-    ServerProcess a;
-    ServerProcess b;
-
-    explicit TwoNodes(const std::vector<std::string>& extra_args = {}) {
-        cluster.create_database("taskd");
-        start(a, "a", extra_args);
-        start(b, "b", extra_args);
-    }
-    void start(ServerProcess& node, const std::string& name, const std::vector<std::string>& extra_args = {}) {
-        std::vector<std::string> args{"--database-url", cluster.url("taskd"), "--maintenance-interval", "200ms"};
-        args.insert(args.end(), extra_args.begin(), extra_args.end());
-        node.start(dir.path() / name, std::move(args), {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
-    }
-    static HttpClient admin(const ServerProcess& node) {
-        HttpClient c(node.port());
-        c.set_token(std::string(kAdminToken));
-        return c;
-    }
-    static HttpClient as(const ServerProcess& node, const std::string& token) {
-        HttpClient c(node.port());
-        c.set_token(token);
-        return c;
-    }
-};
-
-std::string task_body(const std::string& tenant, const std::string& type = "noop") {
-    return R"({"tenant_id":")" + tenant + R"(","type":")" + type + R"(","payload":{}})";
-}
-
-AgentCredentials register_agent(HttpClient& admin, const std::string& tenant) {
-    const std::string t = tenant.empty() ? "null" : "\"" + tenant + "\"";
-    auto r = admin.post("/agents", R"({"name":"agent","tenant_id":)" + t + "}");
-    BOOST_TEST_REQUIRE(r.status == 201u, r.body);
-    const auto v = r.json();
-    return {std::string(v.at("id").as_string()), std::string(v.at("token").as_string()), tenant};
-}
 
 // Runs SQL through our own client (lib/pg): one statement, or with `script` several; true when
 // it succeeded.
@@ -137,8 +81,6 @@ std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-std::string id_of(const HttpResponse& r) { return std::string(r.json().at("id").as_string()); }
 
 }  // namespace
 
