@@ -430,7 +430,7 @@ Op<store::Created> PostgresBackend::create_task(store::NewTask input) {
         std::string digest;
         if (input.idempotency_key) {
             digest = hex(store::body_digest(input.tenant_id, input.type, *input.payload, input.max_attempts,
-                                            input.lease_seconds));
+                                            input.lease_seconds, input.schedule.priority));
             p.add(*input.idempotency_key).add(digest).add(now - store::kIdempotencyWindow);
         }
         p.add(std::int64_t{t.schedule.priority}).add(t.schedule.not_before_time());

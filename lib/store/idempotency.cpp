@@ -9,7 +9,7 @@
 
 namespace taskd::store {
 BodyDigest body_digest(const Uuid& tenant, std::string_view type, std::string_view payload_json,
-                       std::uint32_t max_attempts, std::uint32_t lease_seconds) {
+                       std::uint32_t max_attempts, std::uint32_t lease_seconds, std::uint8_t priority) {
     std::string text = model::to_string(tenant);
     text += '\n';
     text += type;
@@ -18,6 +18,7 @@ BodyDigest body_digest(const Uuid& tenant, std::string_view type, std::string_vi
     if (!payload) text += payload_json;  // stored payloads always parse; keep the digest total anyway
     else util::append_json(text, *payload, util::KeyOrder::sorted);
     text += '\n' + std::to_string(max_attempts) + '\n' + std::to_string(lease_seconds);
+    if (priority != model::kDefaultPriority) text += "\npriority " + std::to_string(priority);
     BodyDigest digest{};
     SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
     return digest;

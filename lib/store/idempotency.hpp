@@ -25,9 +25,12 @@ inline constexpr std::size_t kMaxIdempotencyKeyLength = 255;
 
 using BodyDigest = std::array<std::uint8_t, 32>;
 
-// SHA-256 of the canonical JSON of {tenant_id, type, payload, max_attempts, lease_seconds}.
+// SHA-256 of {tenant_id, type, payload as canonical JSON, max_attempts, lease_seconds, priority}.
+// The priority is written only when it is not the default (5), so that a task that uses no
+// scheduling has the digest it had before issue 23: PostgreSQL stores digests, and a retry across
+// an upgrade must still match. not_before and delay_seconds are not in it (README, "Scheduling").
 BodyDigest body_digest(const Uuid& tenant, std::string_view type, std::string_view payload_json,
-                       std::uint32_t max_attempts, std::uint32_t lease_seconds);
+                       std::uint32_t max_attempts, std::uint32_t lease_seconds, std::uint8_t priority);
 
 // 1-255 printable ASCII characters.
 bool is_valid_idempotency_key(std::string_view key);

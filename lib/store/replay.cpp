@@ -48,7 +48,8 @@ void Store::apply_locked(journal::Change&& change) {
                 if (!slot) return;  // there already
                 if (c.idempotency_key) {
                     const BodyDigest digest =
-                        body_digest(tenant, slot->type->first, *slot->payload, slot->max_attempts, slot->lease_seconds);
+                        body_digest(tenant, slot->type->first, *slot->payload, slot->max_attempts, slot->lease_seconds,
+                                    slot->priority);
                     slot->idempotency_key = std::make_unique<const std::string>(*c.idempotency_key);
                     idempotency_[IdempotencyKey{tenant, *c.idempotency_key}] = IdempotencyEntry{id, digest, created, 0};
                 }

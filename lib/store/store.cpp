@@ -123,7 +123,8 @@ model::Result<Logged<Created>> Store::create_task(NewTask input) {
         const auto now = clock_.now();
         std::optional<BodyDigest> digest;
         if (input.idempotency_key) {
-            digest = body_digest(input.tenant_id, input.type, *input.payload, input.max_attempts, input.lease_seconds);
+            digest = body_digest(input.tenant_id, input.type, *input.payload, input.max_attempts, input.lease_seconds,
+                                 input.schedule.priority);
             const IdempotencyKey key{input.tenant_id, *input.idempotency_key};
             if (auto seen = idempotency_.find(key);
                 seen != idempotency_.end() && now - seen->second.created_at < kIdempotencyWindow) {

@@ -147,17 +147,29 @@ BOOST_AUTO_TEST_CASE(same_body_spelled_differently_is_a_repeat) {
     BOOST_TEST(store.task_count() == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(body_digest_canonicalises_the_payload_only) {
-    const auto base = body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300);
-    BOOST_TEST((base == body_digest(kTenantA, "x", R"( { "a" : [ {"c":2, "d":1} ], "b" : 1 } )", 3, 300)));
-    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"c":2},{"d":1}]})", 3, 300)));  // array order counts
-    BOOST_TEST((base != body_digest(kTenantB, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300)));
-    BOOST_TEST((base != body_digest(kTenantA, "y", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300)));
-    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 4, 300)));
-    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 301)));
-    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":2,"a":[{"d":1,"c":2}]})", 3, 300)));
+BOOST_AUTO_TEST_CASE(body_digest_canonicalises_the_payload_only_and_counts_a_priority) {
+    const auto base = body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300, 5);
+    BOOST_TEST((base == body_digest(kTenantA, "x", R"( { "a" : [ {"c":2, "d":1} ], "b" : 1 } )", 3, 300, 5)));
+    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"c":2},{"d":1}]})", 3, 300, 5)));  // array order counts
+    BOOST_TEST((base != body_digest(kTenantB, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300, 5)));
+    BOOST_TEST((base != body_digest(kTenantA, "y", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300, 5)));
+    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 4, 300, 5)));
+    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 301, 5)));
+    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":2,"a":[{"d":1,"c":2}]})", 3, 300, 5)));
     // Fields do not run into each other: ("x", 31, 300) is not ("x", 3, 1300).
-    BOOST_TEST((body_digest(kTenantA, "x", "{}", 31, 300) != body_digest(kTenantA, "x", "{}", 3, 1300)));
+    BOOST_TEST((body_digest(kTenantA, "x", "{}", 31, 300, 5) != body_digest(kTenantA, "x", "{}", 3, 1300, 5)));
+    // A priority other than the default makes another body; the default is what an omitted one
+    // reads as, and leaves the digest as it was before issue 23 (PostgreSQL stores digests): the
+    // SHA-256 of "aaaaaaaa-0000-4000-8000-000000000001\nx\n{\"a\":1}\n3\n300".
+    BOOST_TEST((base != body_digest(kTenantA, "x", R"({"b":1,"a":[{"d":1,"c":2}]})", 3, 300, 7)));
+    BOOST_TEST((body_digest(kTenantA, "x", "{}", 3, 300, 7) != body_digest(kTenantA, "x", "{}", 3, 300, 8)));
+    const auto unscheduled = body_digest(kTenantA, "x", R"({"a":1})", 3, 300, 5);
+    std::string hex;
+    for (const std::uint8_t byte : unscheduled) {
+        hex += "0123456789abcdef"[byte >> 4];
+        hex += "0123456789abcdef"[byte & 15];
+    }
+    BOOST_TEST(hex == "2f153dc41b0522f3baab669104e1d1972be73bc8bc26351f58e593fb12889e23");
 }
 
 BOOST_AUTO_TEST_CASE(different_body_is_a_validation_error) {
