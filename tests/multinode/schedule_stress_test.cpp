@@ -8,6 +8,7 @@
 // its not_before, by the node's clock (the claim's updated_at) or by ours (when its answer
 // came); and no node reported a race (the suite also runs against a ThreadSanitizer build).
 #include "model/schedule.hpp"
+#include "guarded.hpp"
 #include "model/time.hpp"
 #include "two_nodes.hpp"
 
@@ -70,18 +71,6 @@ struct Claim {
     model::Timestamp answered{};    // our clock, when the answer came
     model::Timestamp not_before{};  // as the claim's answer shows it
 };
-
-// Runs `body`; an exception (from HttpClient or from `body`) is kept for the main thread, which
-// alone may use Boost.Test.
-template <class Body>
-void guarded(std::mutex& mutex, std::vector<std::string>& errors, Body body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        std::lock_guard lock(mutex);
-        errors.push_back(e.what());
-    }
-}
 
 BOOST_AUTO_TEST_SUITE(multi_node_scheduling)
 

@@ -6,6 +6,7 @@
 // answer said so (running, held by the claimer, first attempt); the server agrees: 20,000 tasks
 // running, each under the agent that was told it won it, none pending.
 #include "fixture.hpp"
+#include "guarded.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -34,18 +35,6 @@ constexpr std::size_t kCreators = 8;       // connections that create the tasks 
 std::string str(const json::value& v, const char* key) {
     const auto& field = v.at(key);
     return field.is_null() ? std::string("null") : std::string(field.as_string());
-}
-
-// Runs `body` on a client thread: Boost.Test is not thread-safe, so a failure (an exception,
-// from HttpClient or from `body`) is collected for the main thread to report.
-template <class Body>
-void guarded(std::mutex& mutex, std::vector<std::string>& errors, Body body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        std::lock_guard lock(mutex);
-        errors.push_back(e.what());
-    }
 }
 
 }  // namespace
