@@ -7,8 +7,8 @@
 // Afterwards: every task was claimed exactly once, by an agent allowed to take it; none before
 // its not_before, by the node's clock (the claim's updated_at) or by ours (when its answer
 // came); and no node reported a race (the suite also runs against a ThreadSanitizer build).
-#include "model/schedule.hpp"
 #include "guarded.hpp"
+#include "model/schedule.hpp"
 #include "model/time.hpp"
 #include "two_nodes.hpp"
 
