@@ -77,6 +77,17 @@ bool schema_is_current(const std::string& url) {
                             std::to_string(backend::kSchemaVersion) + ")::integer");
 }
 
+// One node started on `url` (a database an older taskd left, migrated at start); returns the
+// tenant's two tasks as GET /tasks lists them, newest first (test-fails unless there are two).
+boost::json::array start_and_list_two(ServerProcess& node, const TempDir& dir, const std::string& url,
+                                      const std::string& tenant) {
+    node.start(dir.path() / "a", {"--database-url", url}, {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
+    auto all = TwoNodes::admin(node).get("/tasks?tenant_id=" + tenant);
+    BOOST_TEST_REQUIRE(all.status == 200u, all.body);
+    BOOST_TEST_REQUIRE(all.json().as_array().size() == 2u, all.body);
+    return all.json().as_array();
+}
+
 std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -279,13 +290,10 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_1_is_migrated_and_keeps_its_tasks) {
 
     TempDir dir;
     ServerProcess node;
-    node.start(dir.path() / "a", {"--database-url", url}, {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
+    const auto all = start_and_list_two(node, dir, url, tenant);
     auto admin = TwoNodes::admin(node);
-    auto all = admin.get("/tasks?tenant_id=" + tenant);
-    BOOST_TEST_REQUIRE(all.status == 200u, all.body);
-    BOOST_TEST_REQUIRE(all.json().as_array().size() == 2u, all.body);
-    BOOST_TEST(all.json().as_array()[0].at("id").as_string() == pending);  // newest first
-    BOOST_TEST(all.json().as_array()[1].at("id").as_string() == finished);
+    BOOST_TEST(all[0].at("id").as_string() == pending);  // newest first
+    BOOST_TEST(all[1].at("id").as_string() == finished);
     auto done = admin.get("/tasks?status=completed&tenant_id=" + tenant);
     BOOST_TEST_REQUIRE(done.json().as_array().size() == 1u, done.body);
     BOOST_TEST(done.json().as_array()[0].at("id").as_string() == finished);
@@ -310,13 +318,9 @@ BOOST_AUTO_TEST_CASE(a_database_of_schema_2_is_migrated_and_its_tasks_get_priori
 
     TempDir dir;
     ServerProcess node;
-    node.start(dir.path() / "a", {"--database-url", url}, {std::string("TASKD_ADMIN_TOKEN=") + kAdminToken});
+    const auto listed = start_and_list_two(node, dir, url, tenant);
     auto admin = TwoNodes::admin(node);
-    auto all = admin.get("/tasks?tenant_id=" + tenant);
-    BOOST_TEST_REQUIRE(all.status == 200u, all.body);
-    BOOST_TEST_REQUIRE(all.json().as_array().size() == 2u, all.body);
-    const auto listed = all.json();
-    for (const auto& t : listed.as_array()) {
+    for (const auto& t : listed) {
         BOOST_TEST(t.at("priority").as_int64() == 5);
         BOOST_TEST(t.at("not_before").is_null());
     }
